@@ -1,0 +1,143 @@
+"""Model registry: name -> builder `fn(input_shape, num_classes) -> keras.Model`.
+
+Every model takes raw pixels (float32 0-255, [h, w, c]) and does its own normalisation, so Keras,
+TF.js and the server run one definition. Every model ends in softmax. Register a new model with
+`@register_model`; the parametrised test in tests/test_models.py then covers it.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+from keras import layers, ops
+
+_MODELS: dict[str, Callable[..., keras.Model]] = {}
+
+
+def register_model(fn: Callable[..., keras.Model]) -> Callable[..., keras.Model]:
+    _MODELS[fn.__name__] = fn
+    return fn
+
+
+def list_models() -> list[str]:
+    return sorted(_MODELS)
+
+
+def create_model(name: str, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
+    if name not in _MODELS:
+        raise ValueError(f"Unknown model {name!r}; known models: {', '.join(list_models())}.")
+    return _MODELS[name](input_shape, num_classes)
+
+
+@keras.saving.register_keras_serializable(package="mri")
+class PerImageStandardization(layers.Layer):
+    """(x - mean) / max(std, 1/sqrt(N)) per image, like tf.image.per_image_standardization.
+
+    Scans from different scanners and collections differ mostly in brightness and contrast; making
+    every image zero-mean, unit-variance removes the cheapest cue for "which collection is this",
+    which is the shortcut the 4-class data set invites (see shared/data/README.md).
+    """
+
+    def call(self, x):
+        mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
+        variance = ops.mean(ops.square(x - mean), axis=(1, 2, 3), keepdims=True)
+        pixels = float(x.shape[1] * x.shape[2] * x.shape[3])
+        return (x - mean) / ops.maximum(ops.sqrt(variance), 1.0 / pixels ** 0.5)
+
+
+def load_model(path: str) -> keras.Model:
+    """Load a model saved by this project (custom layers registered by importing this module)."""
+    return keras.models.load_model(path, compile=False)
+
+
+def _inputs(input_shape, standardize: bool = True):
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = PerImageStandardization(name="standardize")(inputs) if standardize else layers.Rescaling(1.0 / 255)(inputs)
+    return inputs, x
+
+
+@register_model
+def cnn(input_shape, num_classes):
+    """The paper's hand-built CNN: three conv(3x3)+max-pool blocks (32, 64, 128), dense 128, dropout.
+
+    The image is average-pooled to half size first: full-resolution 3x3 convolutions cost ~200 s
+    an epoch on a 2-core CPU, and tumours are far larger than two pixels.
+    """
+    inputs, x = _inputs(input_shape)
+    x = layers.AveragePooling2D(2)(x)
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(128, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+@register_model
+def lenet(input_shape, num_classes):
+    """LeNet-5's character: two conv(5x5)/pool stages (6, 16 filters) and three dense layers
+    (120, 84, classes), on the image average-pooled to a quarter of its size (LeNet read 32 px)."""
+    inputs, x = _inputs(input_shape)
+    x = layers.AveragePooling2D(4)(x)
+    x = layers.Conv2D(6, 5, activation="tanh")(x)
+    x = layers.AveragePooling2D(2)(x)
+    x = layers.Conv2D(16, 5, activation="tanh")(x)
+    x = layers.AveragePooling2D(2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(120, activation="tanh")(x)
+    x = layers.Dense(84, activation="tanh")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="lenet")
+
+
+@register_model
+def alexnet(input_shape, num_classes):
+    """AlexNet's character: an 11x11 stride-4 first layer, five conv layers with overlapping 3x3/2
+    max-pools, three dense layers with dropout; filters and dense widths scaled down about 3x so
+    it trains on a 2-core CPU."""
+    inputs, x = _inputs(input_shape)
+    x = layers.Conv2D(32, 11, strides=4, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(3, strides=2)(x)
+    x = layers.Conv2D(64, 5, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(3, strides=2)(x)
+    x = layers.Conv2D(96, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(96, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.MaxPooling2D(3, strides=2)(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="alexnet")
+
+
+def _separable_block(x, filters, strides=1):
+    x = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.Conv2D(filters, 1, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU(6.0)(x)
+
+
+@register_model
+def compact(input_shape, num_classes):
+    """Our CPU-first net: a stride-2 stem, depthwise-separable blocks with batch norm (MobileNet
+    style), global average pooling straight into the classifier. ~20 M multiply-adds at 128 px,
+    under 0.1 M parameters: milliseconds in a browser, tens of kilobytes to download."""
+    inputs, x = _inputs(input_shape)
+    x = layers.Conv2D(24, 3, strides=2, padding="same", use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    for filters, strides in ((32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (192, 2), (192, 1)):
+        x = _separable_block(x, filters, strides)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.2)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="compact")
