@@ -41,8 +41,9 @@ class PerImageStandardization(layers.Layer):
     def call(self, x):
         mean = ops.mean(x, axis=(1, 2, 3), keepdims=True)
         variance = ops.mean(ops.square(x - mean), axis=(1, 2, 3), keepdims=True)
-        pixels = float(x.shape[1] * x.shape[2] * x.shape[3])
-        return (x - mean) / ops.maximum(ops.sqrt(variance), 1.0 / pixels ** 0.5)
+        shape = ops.shape(x)
+        pixels = ops.cast(shape[1] * shape[2] * shape[3], x.dtype)
+        return (x - mean) / ops.maximum(ops.sqrt(variance), ops.rsqrt(pixels))
 
 
 def load_model(path: str) -> keras.Model:
@@ -117,26 +118,20 @@ def alexnet(input_shape, num_classes):
     return keras.Model(inputs, outputs, name="alexnet")
 
 
-def _separable_block(x, filters, strides=1):
-    x = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU(6.0)(x)
-    x = layers.Conv2D(filters, 1, use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    return layers.ReLU(6.0)(x)
-
-
 @register_model
 def compact(input_shape, num_classes):
-    """Our CPU-first net: a stride-2 stem, depthwise-separable blocks with batch norm (MobileNet
-    style), global average pooling straight into the classifier. ~20 M multiply-adds at 128 px,
-    under 0.1 M parameters: milliseconds in a browser, tens of kilobytes to download."""
+    """Our CPU-first net: a stride-2 stem, then separable convolutions (depthwise 3x3 + pointwise)
+    with batch norm, downsampling by stride, global average pooling straight into the classifier.
+    ~0.06 M parameters (a quarter of a megabyte) and ~12 M multiply-adds at 128 px, so the page
+    downloads it at once and answers in milliseconds."""
     inputs, x = _inputs(input_shape)
-    x = layers.Conv2D(24, 3, strides=2, padding="same", use_bias=False)(x)
+    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
-    x = layers.ReLU(6.0)(x)
-    for filters, strides in ((32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (192, 2), (192, 1)):
-        x = _separable_block(x, filters, strides)
+    x = layers.ReLU()(x)
+    for filters, strides in ((32, 2), (64, 1), (64, 2), (128, 1), (128, 2), (192, 1)):
+        x = layers.SeparableConv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)

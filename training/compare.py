@@ -1,0 +1,260 @@
+"""Train every registered model on one leak-free split, compare them on the held-out test subset
+(and on whole collections they never saw), pick the winner by validation macro-F1, and ship it.
+
+    python -m training.compare --data ../shared/data/brain-mri-4class ../shared/data/brain-mri-lgg-flair \\
+        --external ../shared/data/brain-mri-yes-no --out runs/compare --report reports/comparison.md \\
+        --ship frontend/model
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from training.train import (BATCH_SIZE, CACHE_DIR, CHANNELS, EPOCHS, IMAGE_SIZE, LEARNING_RATE, SEED,
+                            PreparedData, build_metadata, find_no_tumor_label, predict_probabilities,
+                            prepare_data, save_run, train_model)
+
+# Two validation macro-F1 scores closer than this are a tie, broken by file size, then speed.
+TIE = 0.005
+
+
+def external_check(model, data: PreparedData, external_dir: str, cache_dir: str | None) -> dict:
+    """Tumour detection on a collection absent from training: sensitivity on its tumour class(es),
+    specificity on its no-tumour class. Images with a near-twin in the training data are counted
+    and also left out in a second figure, so an overlap between collections cannot flatter us."""
+    from training.data import NEAR_DUPLICATE_CORRELATION, load_images, scan_folders
+    from training.evaluate import tumor_detection_metrics, tumor_probability
+
+    records = scan_folders([external_dir])
+    ext_labels = sorted({r.label for r in records})
+    ext_no_tumor = find_no_tumor_label(ext_labels)
+    h, w, c = data.input_shape
+    pixels, thumbs, _, kept = load_images(records, h, w, c, cache_dir)
+    probabilities = predict_probabilities(model, pixels)
+    tumor_p = tumor_probability(probabilities, data.labels, find_no_tumor_label(data.labels))
+    is_tumor = np.array([r.label != ext_no_tumor for r in kept])
+    result = {"data": str(external_dir), **tumor_detection_metrics(tumor_p, is_tumor)}
+    # Near-twins of training images (any collection): thumbnail correlation as in the split.
+    train_mask = np.array([s == "train" for s in data.subsets])
+    train_thumbs = _training_thumbnails(data)[train_mask]
+    twin = _max_correlation(thumbs, train_thumbs) >= NEAR_DUPLICATE_CORRELATION
+    result["near_twins_in_training"] = int(twin.sum())
+    if twin.any():
+        result["without_twins"] = tumor_detection_metrics(tumor_p[~twin], is_tumor[~twin])
+    return result
+
+
+def _training_thumbnails(data: PreparedData) -> np.ndarray:
+    from training.data import THUMBNAIL_SIZE
+
+    gray = data.pixels.astype(np.float32).mean(axis=-1)
+    n, h, w = gray.shape
+    f = h // THUMBNAIL_SIZE
+    return gray[:, :f * THUMBNAIL_SIZE, :f * THUMBNAIL_SIZE].reshape(n, THUMBNAIL_SIZE, f, THUMBNAIL_SIZE, f).mean((2, 4))
+
+
+def _max_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def unit(t):
+        flat = t.reshape(len(t), -1).astype(np.float32)
+        flat -= flat.mean(axis=1, keepdims=True)
+        return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
+
+    ua, ub, ubm = unit(a), unit(b), unit(b[:, :, ::-1])
+    return np.maximum(ua @ ub.T, ua @ ubm.T).max(axis=1)
+
+
+def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds: float, run_dir: Path,
+                   externals: list[str], cache_dir: str | None) -> dict:
+    from training.evaluate import classification_metrics, cpu_ms_per_image, plot_confusion
+
+    no_tumor = find_no_tumor_label(data.labels)
+    x_val, y_val = data.subset("validation")
+    x_test, y_test = data.subset("test")
+    validation = classification_metrics(predict_probabilities(model, x_val), y_val, data.labels, no_tumor)
+    test = classification_metrics(predict_probabilities(model, x_test), y_test, data.labels, no_tumor)
+    plot_confusion(test["confusion_matrix"], data.labels, f"{name}: test subset", str(run_dir / "confusion.png"))
+    result = {
+        "model": name,
+        "parameters": int(model.count_params()),
+        "file_bytes": (run_dir / "model.h5").stat().st_size,
+        "cpu_ms_per_image": cpu_ms_per_image(model, data.input_shape),
+        "train_seconds": round(seconds, 1),
+        "epochs_run": len(history.get("loss", [])),
+        "validation_macro_f1": validation["macro_f1"],
+        "test": test,
+        "external": [external_check(model, data, d, cache_dir) for d in externals] if no_tumor else [],
+    }
+    result["accuracy_per_mb"] = test["accuracy"] / (result["file_bytes"] / 1e6)
+    result["accuracy_per_ms"] = test["accuracy"] / result["cpu_ms_per_image"]
+    (run_dir / "confusion.json").write_text(json.dumps(
+        {"labels": data.labels, "test": test["confusion_matrix"]}, indent=2) + "\n")
+    return result
+
+
+def pick_winner(results: list[dict]) -> dict:
+    """Best validation macro-F1; within TIE of the best, the smallest file, then the fastest."""
+    best = max(r["validation_macro_f1"] for r in results)
+    contenders = [r for r in results if r["validation_macro_f1"] >= best - TIE]
+    return min(contenders, key=lambda r: (r["file_bytes"], r["cpu_ms_per_image"]))
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def write_report(results: list[dict], winner: dict, data: PreparedData, args, seconds: float, path: Path,
+                 figures_dir: Path) -> None:
+    from training.train import library_versions
+
+    split = {s: sum(1 for x in data.subsets if x == s) for s in ("train", "validation", "test")}
+    lines = [
+        f"# Model comparison: {', '.join(Path(d).name for d in data.data_dirs)}",
+        "",
+        f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
+        f"({platform.processor() or 'CPU'}, {__import__('os').cpu_count()} cores), TensorFlow "
+        f"{library_versions()['tensorflow']}, Keras {library_versions()['keras']}; whole comparison "
+        f"{seconds / 60:.1f} min wall time. Rerun:",
+        "",
+        "```",
+        "python -m training.compare " + " ".join(sys.argv[1:]),
+        "```",
+        "",
+        f"**Data**: {len(data.records)} images ({', '.join(f'{k} {v}' for k, v in split.items())}), "
+        f"{len(set(data.groups.tolist()))} near-duplicate groups. The split is by group, so no scan, "
+        "re-encoded copy, mirrored copy, neighbouring slice or patient is on two sides; `split.csv` "
+        "beside each model lists every file's group and subset. All figures below are on the **test "
+        "subset** unless they say otherwise; the winner is chosen on the validation subset only.",
+        "",
+        "| model | params | file | CPU ms/img (batch 1) | val macro-F1 | test accuracy | test macro-F1 | tumour sensitivity | "
+        "specificity | ROC AUC | ECE | acc / MB | acc / ms | epochs | train time |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        t = r["test"]
+        lines.append(
+            f"| {'**' + r['model'] + '**' if r is winner else r['model']} | {r['parameters']:,} | "
+            f"{r['file_bytes'] / 1e6:.2f} MB | {r['cpu_ms_per_image']:.2f} | {r['validation_macro_f1']:.3f} | "
+            f"{_pct(t['accuracy'])} | {t['macro_f1']:.3f} | {_pct(t.get('tumor_sensitivity'))} | "
+            f"{_pct(t.get('tumor_specificity'))} | {t.get('tumor_roc_auc') or 0:.3f} | {t['ece']:.3f} | "
+            f"{r['accuracy_per_mb']:.2f} | {r['accuracy_per_ms']:.2f} | {r['epochs_run']} | {r['train_seconds'] / 60:.1f} min |")
+    if any(r["external"] for r in results):
+        lines += ["", "## Collections never seen in training", "",
+                  "Tumour detection (tumour probability ≥ 0.5) on whole collections from other sources: the "
+                  "test of whether a model learned tumours or only the look of the collections it was trained on.",
+                  "", "| model | data | tumour sensitivity | specificity | ROC AUC | near-twins of training images | "
+                  "without them: sensitivity / specificity |", "|---|---|---:|---:|---:|---:|---:|"]
+        for r in results:
+            for e in r["external"]:
+                w = e.get("without_twins")
+                lines.append(
+                    f"| {r['model']} | {Path(e['data']).name} ({e['tumor_images']} tumour, {e['no_tumor_images']} "
+                    f"normal) | {_pct(e['tumor_sensitivity'])} | {_pct(e['tumor_specificity'])} | "
+                    f"{e['tumor_roc_auc'] or 0:.3f} | {e['near_twins_in_training']} | "
+                    f"{(_pct(w['tumor_sensitivity']) + ' / ' + _pct(w['tumor_specificity'])) if w else '–'} |")
+    t = winner["test"]
+    lines += ["", f"## Winner: `{winner['model']}`", "",
+              f"Chosen by validation macro-F1 ({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the "
+              "smaller file, then the faster model). Per class on the test subset:", "",
+              "| class | precision | recall | F1 | images |", "|---|---:|---:|---:|---:|"]
+    for label, m in t["per_class"].items():
+        lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    rel = lambda p: Path(p).relative_to(path.parent) if Path(p).is_relative_to(path.parent) else Path(p)
+    lines += ["", "Confusion matrices (test subset):", ""]
+    lines += [f"![{r['model']}]({rel(figures_dir / (r['model'] + '-confusion.png'))})" for r in results]
+    lines += ["", "Training curves:", ""]
+    lines += [f"![{r['model']}]({rel(figures_dir / (r['model'] + '-curves.png'))})" for r in results]
+    compact = next((r for r in results if r["model"] == "compact"), None)
+    if compact:
+        paper = [r for r in results if r["model"] in ("cnn", "alexnet", "lenet")]
+        beats_mb = all(compact["accuracy_per_mb"] > r["accuracy_per_mb"] for r in paper)
+        beats_ms = all(compact["accuracy_per_ms"] > r["accuracy_per_ms"] for r in paper)
+        lines += ["", "## The compact model against the paper's three", "",
+                  f"Accuracy per MB: {'beats all three' if beats_mb else 'does not beat all three'}; "
+                  f"accuracy per CPU millisecond: {'beats all three' if beats_ms else 'does not beat all three'} "
+                  "(Keras, batch 1, this CPU; at batch 1 per-layer overhead dominates small models, so LeNet's "
+                  "few layers are hard to beat on milliseconds)."]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def parse_args(argv=None):
+    from training.models import list_models
+
+    p = argparse.ArgumentParser(prog="python -m training.compare", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="folders of class folders, merged by class name")
+    p.add_argument("--out", required=True, help="folder for one sub-folder per model (model.h5, metadata.json, curves, split.csv)")
+    p.add_argument("--models", nargs="+", default=list_models(), choices=list_models(), help="models to compare (default: all registered)")
+    p.add_argument("--external", nargs="*", default=[], metavar="DIR",
+                   help="folders of a collection absent from --data, to measure tumour detection on unseen sources")
+    p.add_argument("--report", default=None, help="Markdown report path (default: OUT/comparison.md); JSON is written beside it")
+    p.add_argument("--ship", default=None, metavar="DIR", help="copy the winner's model.h5 and metadata.json here (e.g. frontend/model)")
+    p.add_argument("--epochs", type=int, default=EPOCHS, help=f"maximum epochs per model (default {EPOCHS})")
+    p.add_argument("--max-minutes", type=float, default=None, help="time budget per model in minutes (checked after each epoch)")
+    p.add_argument("--image-size", type=int, default=IMAGE_SIZE, help=f"input height and width (default {IMAGE_SIZE})")
+    p.add_argument("--channels", type=int, default=CHANNELS, choices=(1, 3), help=f"1 grayscale, 3 RGB (default {CHANNELS})")
+    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default {BATCH_SIZE})")
+    p.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help=f"Adam learning rate (default {LEARNING_RATE})")
+    p.add_argument("--seed", type=int, default=SEED, help=f"seed for split, weights, augmentation (default {SEED})")
+    p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    start = time.monotonic()
+    cache = args.cache_dir or None
+    out = Path(args.out)
+    report = Path(args.report) if args.report else out / "comparison.md"
+    figures = report.parent / report.stem
+    figures.mkdir(parents=True, exist_ok=True)
+    data = prepare_data(args.data, args.image_size, args.channels, args.seed, cache)
+    settings = {k: v for k, v in vars(args).items() if k in ("epochs", "max_minutes", "image_size", "channels",
+                                                             "batch_size", "learning_rate", "seed")}
+    results, metadata_by_model = [], {}
+    for name in args.models:
+        print(f"\n=== {name} ===", flush=True)
+        model, history, seconds = train_model(name, data, args.epochs, args.batch_size, args.learning_rate,
+                                              args.seed, args.max_minutes, verbose=2)
+        run_dir = out / name
+        metadata = build_metadata(name, data, history, seconds, settings)
+        save_run(model, metadata, history, data, run_dir)
+        result = evaluate_model(name, model, data, history, seconds, run_dir, args.external, cache)
+        metadata["metrics"] = {"test": result["test"], "validation_macro_f1": result["validation_macro_f1"],
+                               "external": result["external"], "cpu_ms_per_image": result["cpu_ms_per_image"],
+                               "report": str(report)}
+        (run_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+        for kind in ("confusion", "curves"):
+            if (run_dir / f"{kind}.png").exists():
+                shutil.copy(run_dir / f"{kind}.png", figures / f"{name}-{kind}.png")
+        results.append(result)
+        print(f"{name}: test accuracy {result['test']['accuracy']:.4f}, macro-F1 {result['test']['macro_f1']:.4f}, "
+              f"{result['file_bytes'] / 1e6:.2f} MB, {result['cpu_ms_per_image']:.2f} ms/img", flush=True)
+    winner = pick_winner(results)
+    seconds = time.monotonic() - start
+    write_report(results, winner, data, args, seconds, report, figures)
+    report.with_suffix(".json").write_text(json.dumps(
+        {"winner": winner["model"], "seconds": round(seconds, 1), "data": args.data, "results": results}, indent=2) + "\n")
+    # The split travels with the report so anyone can audit it or evaluate on the same test subset.
+    shutil.copy(out / winner["model"] / "split.csv", figures / "split.csv")
+    print(f"Winner: {winner['model']}; report {report}")
+    if args.ship:
+        ship = Path(args.ship)
+        ship.mkdir(parents=True, exist_ok=True)
+        shutil.copy(out / winner["model"] / "model.h5", ship / "model.h5")
+        shipped = json.loads((out / winner["model"] / "metadata.json").read_text())
+        (ship / "metadata.json").write_text(json.dumps(shipped, indent=2) + "\n")
+        print(f"Shipped {winner['model']} to {ship}; run `python -m convert` to refresh the TF.js files.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
