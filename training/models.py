@@ -81,9 +81,9 @@ def cnn(input_shape, num_classes):
 @register_model
 def lenet(input_shape, num_classes):
     """LeNet-5's character: two conv(5x5)/pool stages (6, 16 filters) and three dense layers
-    (120, 84, classes), on the image average-pooled to a quarter of its size (LeNet read 32 px)."""
+    (120, 84, classes), on the image average-pooled to about 32 px, the size LeNet read."""
     inputs, x = _inputs(input_shape)
-    x = layers.AveragePooling2D(4)(x)
+    x = layers.AveragePooling2D(max(1, input_shape[0] // 32))(x)
     x = layers.Conv2D(6, 5, activation="tanh")(x)
     x = layers.AveragePooling2D(2)(x)
     x = layers.Conv2D(16, 5, activation="tanh")(x)

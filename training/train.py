@@ -116,6 +116,8 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
     keras.utils.set_random_seed(seed)
     strategy = get_strategy(distribute)
     global_batch = batch_size * strategy.num_replicas_in_sync
+    if distribute:
+        print(f"tf.distribute: {type(strategy).__name__}, replicas: {strategy.num_replicas_in_sync}", flush=True)
     x_train, y_train = data.subset("train")
     x_val, y_val = data.subset("validation")
     train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed)

@@ -1,0 +1,212 @@
+"""Training stage: reading folders, odd files, leak-free splits, a full tiny run, tf.distribute."""
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO, blob_image, real_data
+from training.data import (DataError, group_near_duplicates, load_images, scan_folders, split_by_groups)
+from training.images import ImageDecodeError, decode_image, load_model_input
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------ odd files
+
+def test_png_named_jpg_is_decoded_by_content(tmp_path):
+    path = tmp_path / "scan.jpg"
+    path.write_bytes(_png_bytes(Image.new("L", (20, 10), 77)))
+    rgb = decode_image(path.read_bytes(), str(path))
+    assert rgb.shape == (10, 20, 3) and np.all(rgb == 77)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "LA", "RGB", "L"])
+def test_every_mode_becomes_the_same_gray(mode):
+    gray = Image.new("L", (16, 16), 100)
+    image = gray.convert(mode)
+    pixels = load_model_input(_png_bytes(image), 8, 8, 1)
+    assert pixels.shape == (8, 8, 1) and pixels.dtype == np.float32
+    np.testing.assert_allclose(pixels, 100, atol=0.51)
+
+
+def test_sixteen_bit_grayscale_scales_to_0_255():
+    values = np.array([[0, 65535], [257 * 100, 257 * 200]], dtype=np.uint16)
+    rgb = decode_image(_png_bytes(Image.fromarray(values)), "16bit.png")
+    np.testing.assert_allclose(rgb[..., 0], [[0, 255], [100, 200]], atol=1e-3)
+
+
+def test_truncated_jpeg_names_the_file():
+    buf = io.BytesIO()
+    Image.fromarray(blob_image(np.random.default_rng(0), 64, True)).save(buf, format="JPEG")
+    with pytest.raises(ImageDecodeError, match="cut.jpg"):
+        decode_image(buf.getvalue()[: len(buf.getvalue()) // 2], "cut.jpg")
+
+
+def test_empty_and_non_image_files_are_clear_errors():
+    with pytest.raises(ImageDecodeError, match="empty"):
+        decode_image(b"", "zero.png")
+    with pytest.raises(ImageDecodeError, match="notes.txt could not be read"):
+        decode_image(b"hello, not an image", "notes.txt")
+
+
+def test_unreadable_file_is_skipped_and_counted(image_folder, capsys):
+    root = image_folder(per_class=4, size=32)
+    (root / "tumor" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    records = scan_folders([root])
+    pixels, _, _, kept = load_images(records, 16, 16, 1, cache_dir=None)
+    out = capsys.readouterr().out
+    assert "Skipping" in out and "broken.jpg" in out and "skipped 1 unreadable" in out
+    assert len(kept) == len(records) - 1 == len(pixels)
+
+
+def test_empty_class_folder_is_a_clear_error(image_folder):
+    root = image_folder(per_class=3)
+    (root / "meningioma").mkdir()
+    with pytest.raises(DataError, match="meningioma is empty"):
+        scan_folders([root])
+
+
+def test_single_class_is_a_clear_error(image_folder):
+    root = image_folder(per_class=3, classes=("tumor",))
+    with pytest.raises(DataError, match="two or more class folders"):
+        scan_folders([root])
+
+
+def test_several_folders_merge_by_class_name(image_folder, tmp_path):
+    first = image_folder(per_class=2)
+    second = tmp_path / "second"
+    shutil.copytree(first, second)
+    (second / "glioma").mkdir()
+    shutil.copy(next((first / "tumor").iterdir()), second / "glioma" / "g.png")
+    records = scan_folders([first, second])
+    assert sorted({r.label for r in records}) == ["glioma", "notumor", "tumor"]
+    assert {r.source for r in records} == {"data", "second"}
+
+
+# ------------------------------------------------------------------ leak-free split
+
+def _folder_with_near_duplicates(tmp_path, groups=30):
+    """Each original scan plus a re-encoded, resized and mirrored copy of it."""
+    rng = np.random.default_rng(3)
+    root = tmp_path / "dups"
+    for g in range(groups):
+        label = "tumor" if g % 2 else "notumor"
+        folder = root / label
+        folder.mkdir(parents=True, exist_ok=True)
+        original = Image.fromarray(blob_image(rng, 96, bright_spot=g % 2 == 1))
+        original.save(folder / f"scan{g}.png")
+        original.resize((80, 80)).save(folder / f"scan{g}_small.jpg", quality=70)
+        original.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(folder / f"scan{g}_mirror.png")
+    return root
+
+
+def test_near_duplicates_share_a_group_and_no_group_crosses_subsets(tmp_path):
+    records = scan_folders([_folder_with_near_duplicates(tmp_path)])
+    _, thumbs, md5s, kept = load_images(records, 32, 32, 1, cache_dir=None)
+    groups = group_near_duplicates(kept, thumbs, md5s)
+    by_scan = defaultdict(set)
+    for r, g in zip(kept, groups):
+        by_scan[Path(r.path).stem.split("_")[0]].add(int(g))
+    assert all(len(g) == 1 for g in by_scan.values()), "copies of one scan were split into several groups"
+    subsets = split_by_groups(kept, groups, seed=1)
+    subsets_of_group = defaultdict(set)
+    for g, s in zip(groups, subsets):
+        subsets_of_group[int(g)].add(s)
+    assert all(len(s) == 1 for s in subsets_of_group.values())
+    assert set(subsets) == {"train", "validation", "test"}
+
+
+def test_same_seed_same_split_other_seed_other_split(tmp_path):
+    records = scan_folders([_folder_with_near_duplicates(tmp_path)])
+    _, thumbs, md5s, kept = load_images(records, 32, 32, 1, cache_dir=None)
+    groups = group_near_duplicates(kept, thumbs, md5s)
+    assert split_by_groups(kept, groups, seed=7) == split_by_groups(kept, groups, seed=7)
+    assert split_by_groups(kept, groups, seed=7) != split_by_groups(kept, groups, seed=8)
+
+
+def test_slices_of_one_patient_share_a_group(tmp_path):
+    rng = np.random.default_rng(5)
+    for label in ("glioma", "notumor"):
+        (tmp_path / "lgg" / label).mkdir(parents=True)
+    for i in range(4):  # very different images, same patient
+        Image.fromarray(blob_image(rng, 64, i % 2 == 0)[::-1] if i % 2 else rng.integers(0, 255, (64, 64), dtype=np.uint8)
+                        ).save(tmp_path / "lgg" / ("glioma" if i % 2 else "notumor") / f"TCGA_CS_4941_19960909_{i}.png")
+    records = scan_folders([tmp_path / "lgg"])
+    _, thumbs, md5s, kept = load_images(records, 16, 16, 1, cache_dir=None)
+    assert len(set(group_near_duplicates(kept, thumbs, md5s).tolist())) == 1
+
+
+# ------------------------------------------------------------------ a whole run
+
+def _run_train(args, env_extra=None):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "training.train", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tmp_path):
+    from training.models import load_model
+    from training.train import main
+
+    root = image_folder(per_class=24, size=40)
+    out = tmp_path / "run"
+    assert main(["--data", str(root), "--model", "lenet", "--out", str(out), "--epochs", "1",
+                 "--image-size", "32", "--batch-size", "8", "--cache-dir", ""]) == 0
+    for name in ("model.h5", "metadata.json", "split.csv", "curves.png"):
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["labels"] == ["notumor", "tumor"] and meta["no_tumor_label"] == "notumor"
+    assert meta["input"] == {**meta["input"], "height": 32, "width": 32, "channels": 1}
+    assert meta["architecture"] == "lenet" and 0 <= meta["metrics"]["test"]["accuracy"] <= 1
+    assert set(meta["training"]["split"]) == {"train", "validation", "test"}
+    assert "tensorflow" in meta["training"]["versions"]
+    header = (out / "split.csv").read_text().splitlines()[0]
+    assert header == "path,label,source,group,subset"
+    pixels = np.stack([load_model_input(p.read_bytes(), 32, 32, 1) for p in sorted((root / "tumor").iterdir())[:4]])
+    model = load_model(str(out / "model.h5"))
+    reloaded = load_model(str(out / "model.h5"))
+    np.testing.assert_allclose(model.predict(pixels, verbose=0), reloaded.predict(pixels, verbose=0), atol=1e-6)
+
+
+def test_help_documents_every_flag():
+    result = _run_train(["--help"])
+    assert result.returncode == 0
+    for flag in ("--data", "--model", "--out", "--epochs", "--image-size", "--channels", "--batch-size",
+                 "--seed", "--distribute"):
+        assert flag in result.stdout
+
+
+def test_distribute_runs_mirrored_strategy_on_two_logical_cpus(image_folder, tmp_path):
+    root = image_folder(per_class=16, size=32)
+    result = _run_train(["--data", str(root), "--model", "lenet", "--out", str(tmp_path / "dist"), "--epochs", "1",
+                         "--image-size", "32", "--batch-size", "4", "--cache-dir", "", "--distribute",
+                         "--cpu-devices", "2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "replicas: 2" in result.stdout
+    assert (tmp_path / "dist" / "model.h5").is_file()
+
+
+def test_short_run_on_real_mri_data(tmp_path):
+    source = real_data("brain-mri-4class")
+    subset = tmp_path / "real"
+    for label in ("glioma", "notumor"):
+        (subset / label).mkdir(parents=True)
+        for f in sorted((source / label).iterdir())[:30]:
+            shutil.copy(f, subset / label / f.name)
+    result = _run_train(["--data", str(subset), "--model", "compact", "--out", str(tmp_path / "r"), "--epochs", "1",
+                         "--image-size", "64", "--batch-size", "16", "--cache-dir", ""])
+    assert result.returncode == 0, result.stderr[-3000:]
+    meta = json.loads((tmp_path / "r" / "metadata.json").read_text())
+    assert meta["training"]["class_counts"] == {"glioma": 30, "notumor": 30}
