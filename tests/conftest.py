@@ -38,9 +38,10 @@ def image_folder(tmp_path):
     """A folder of class folders ('notumor', 'tumor') of generated PNG/JPEG images."""
     from PIL import Image
 
-    def make(per_class: int = 12, size: int = 48, classes=("notumor", "tumor"), seed: int = 0) -> Path:
+    def make(per_class: int = 12, size: int = 48, classes=("notumor", "tumor"), seed: int = 0,
+             name: str = "data") -> Path:
         rng = np.random.default_rng(seed)
-        root = tmp_path / "data"
+        root = tmp_path / name
         for k, label in enumerate(classes):
             folder = root / label
             folder.mkdir(parents=True, exist_ok=True)

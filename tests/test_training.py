@@ -210,3 +210,36 @@ def test_short_run_on_real_mri_data(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     meta = json.loads((tmp_path / "r" / "metadata.json").read_text())
     assert meta["training"]["class_counts"] == {"glioma": 30, "notumor": 30}
+
+
+def test_compare_trains_reports_and_ships_the_winner(image_folder, tmp_path):
+    from training.compare import main
+
+    root = image_folder(per_class=20, size=40)
+    external = image_folder(per_class=6, size=40, seed=9, name="external")  # an "unseen collection"
+    report, ship = tmp_path / "reports" / "comparison.md", tmp_path / "ship"
+    assert main(["--data", str(root), "--out", str(tmp_path / "runs"), "--models", "lenet", "compact",
+                 "--external", str(external), "--epochs", "1", "--image-size", "32",
+                 "--batch-size", "8", "--cache-dir", "", "--report", str(report), "--ship", str(ship)]) == 0
+    text = report.read_text()
+    for needle in ("| lenet |", "compact", "test accuracy", "Collections never seen in training", "Winner"):
+        assert needle in text
+    results = json.loads(report.with_suffix(".json").read_text())
+    assert results["winner"] in ("lenet", "compact")
+    assert {r["model"] for r in results["results"]} == {"lenet", "compact"}
+    for r in results["results"]:
+        assert r["external"][0]["tumor_images"] == 6 and r["cpu_ms_per_image"] > 0
+        assert (tmp_path / "reports" / "comparison" / f"{r['model']}-confusion.png").is_file()
+    shipped = json.loads((ship / "metadata.json").read_text())
+    assert shipped["architecture"] == results["winner"] and "test" in shipped["metrics"]
+    assert (ship / "model.h5").is_file() and (tmp_path / "reports" / "comparison" / "split.csv").is_file()
+
+
+def test_winner_is_best_validation_f1_then_smallest():
+    from training.compare import pick_winner
+
+    a = {"model": "a", "validation_macro_f1": 0.90, "file_bytes": 10, "cpu_ms_per_image": 1}
+    b = {"model": "b", "validation_macro_f1": 0.95, "file_bytes": 900, "cpu_ms_per_image": 1}
+    c = {"model": "c", "validation_macro_f1": 0.948, "file_bytes": 100, "cpu_ms_per_image": 5}
+    assert pick_winner([a, b, c])["model"] == "c"
+    assert pick_winner([a, b])["model"] == "b"

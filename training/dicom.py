@@ -44,7 +44,7 @@ def decode_dicom(data: bytes, name: str = "image", frame: int | None = None) -> 
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    from training.images import ImageDecodeError
+    from training.images import MAX_PIXELS, ImageDecodeError
 
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
@@ -54,6 +54,14 @@ def decode_dicom(data: bytes, name: str = "image", frame: int | None = None) -> 
         raise ImageDecodeError(
             f"{name} is a DICOM file without pixel data (a report or structured document?); "
             "choose an image series file.")
+    # The decompression-bomb guard, before pydicom allocates the array its header promises: a
+    # 600-byte RLE file that claims 30000 x 30000 pixels otherwise costs 1.8 GB before it fails.
+    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    all_frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    if rows * columns * all_frames > MAX_PIXELS:
+        raise ImageDecodeError(
+            f"{name} has {columns}x{rows} pixels in {all_frames} frame(s), more than the "
+            f"{MAX_PIXELS:,} allowed; export a single, smaller slice.")
     try:
         pixels = ds.pixel_array
     except Exception as err:  # pydicom raises many types for unsupported transfer syntaxes
