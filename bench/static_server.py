@@ -1,0 +1,89 @@
+"""A static server for frontend/ with the headers the Django site sends: the page's benchmarks and
+checks run under the same Content-Security-Policy and cross-origin isolation as production.
+
+    python -m bench.static_server [--port 8123] [--model DIR]
+
+--model serves another model folder at /model/ (a converted model in a scratch folder, say),
+without touching frontend/model/. Nothing here is needed to use the page: any static host works.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import http.server
+import pathlib
+import threading
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FRONTEND = ROOT / "frontend"
+
+# The site's policy (issue "Django"): the page must work under it.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
+        "img-src 'self' blob: data:; worker-src 'self' blob:; style-src 'self'; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'none'"),
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class FrontendHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".webmanifest": "application/manifest+json",
+        ".svg": "image/svg+xml",
+    }
+
+    def __init__(self, *args, model_dir: pathlib.Path | None = None, headers: bool = True, **kwargs):
+        self.model_dir = model_dir
+        self.send_security_headers = headers
+        super().__init__(*args, directory=str(FRONTEND), **kwargs)
+
+    def translate_path(self, path: str) -> str:
+        clean = path.split("?", 1)[0].split("#", 1)[0]
+        if self.model_dir is not None and clean.startswith("/model/"):
+            return str(self.model_dir / clean[len("/model/"):])
+        return super().translate_path(path)
+
+    def end_headers(self) -> None:
+        if self.send_security_headers:
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
+        # Revalidate every time, as a development server should.
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
+        pass
+
+
+def make_server(port: int = 0, model_dir: pathlib.Path | None = None, headers: bool = True) -> http.server.ThreadingHTTPServer:
+    """A server on 127.0.0.1 (port 0: any free port); call serve_in_thread or serve_forever."""
+    handler = functools.partial(FrontendHandler, model_dir=model_dir, headers=headers)
+    return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+
+
+def serve_in_thread(server: http.server.ThreadingHTTPServer) -> str:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8123, help="port on 127.0.0.1 (default 8123)")
+    parser.add_argument("--model", type=pathlib.Path, help="serve this folder at /model/ instead of frontend/model/")
+    parser.add_argument("--no-headers", action="store_true", help="omit CSP/COOP/COEP (a plain static host)")
+    args = parser.parse_args()
+    server = make_server(args.port, args.model, headers=not args.no_headers)
+    print(f"Serving frontend/ at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+// File bytes -> decoded image {width, height, channels, data}, with the browser's decoders.
+// Runs in the worker (createImageBitmap and OffscreenCanvas exist there). The twin of
+// training/images.py decode_image: decode by content, whatever the file name says.
+import { dicomPixels, isDicom, readDicom } from "./dicom.js";
+import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
+
+// Raw decoded values, as Pillow gives them: no colour management (ICC profiles are ignored) and
+// no premultiplied alpha (alpha itself is dropped later). Browsers apply a JPEG's EXIF
+// orientation, which Pillow does not; scanner exports carry none.
+const BITMAP_OPTIONS = Object.freeze({ premultiplyAlpha: "none", colorSpaceConversion: "none" });
+// Previews are drawn at most this many pixels on their longer side.
+const PREVIEW_SIDE = 768;
+
+/** An image file (Blob) -> RGBA decoded image; ImageDecodeError naming the file if it is not one. */
+export async function decodeRgba(blob, name) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob, BITMAP_OPTIONS);
+  } catch (err) {
+    throw new ImageDecodeError(`${name} could not be read as an image (${err.message}); check that ` +
+      "it is a complete JPEG, PNG or DICOM file.");
+  }
+  try {
+    checkPixelCount(bitmap.width, bitmap.height, name);
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(bitmap, 0, 0);
+    const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+    return { width: bitmap.width, height: bitmap.height, channels: 4, data };
+  } finally {
+    bitmap.close();
+  }
+}
+
+/**
+ * Any supported file -> {image, dicom, frames, frame}: frames/frame describe a DICOM file's
+ * frames (frames 1 for other images). `frame` picks a DICOM frame (default: the middle one).
+ */
+export async function decodeFile(blob, { name = "image", frame = null } = {}) {
+  if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (!isDicom(bytes)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
+  const dicom = readDicom(bytes, { name, frame });
+  const jpeg = dicom.jpeg ? await decodeRgba(new Blob([dicom.jpeg], { type: "image/jpeg" }), name) : null;
+  return { image: dicomPixels(dicom, jpeg), dicom: true, frames: dicom.frames, frame: dicom.frame };
+}
+
+/**
+ * Decoded image -> ImageBitmap of its 8-bit pixels (what the model was given, before resizing),
+ * scaled down to at most `maxSide` pixels on its longer side.
+ */
+export async function previewBitmap(image, maxSide = PREVIEW_SIDE) {
+  const { width, height, channels, data } = image;
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += channels) {
+    const gray = channels === 1;
+    rgba[i] = data[j];
+    rgba[i + 1] = data[gray ? j : j + 1];
+    rgba[i + 2] = data[gray ? j : j + 2];
+    rgba[i + 3] = 255;
+  }
+  const scale = Math.min(1, maxSide / Math.max(width, height));
+  return createImageBitmap(new ImageData(rgba, width, height), {
+    resizeWidth: Math.max(1, Math.round(width * scale)),
+    resizeHeight: Math.max(1, Math.round(height * scale)),
+    resizeQuality: "high",
+  });
+}

@@ -1,0 +1,105 @@
+// Where the model looked: occlusion sensitivity, the JavaScript twin of training/explain.py.
+//
+// The page runs a TF.js graph model, which has no gradients to offer, so Grad-CAM is out.
+// Occlusion needs only forward passes: cover one square patch of the input at a time with
+// `fill` (0, the black background of an MRI slice), run the whole set of occluded copies as a
+// few batches, and credit each pixel with the mean drop in the explained class's probability
+// over the patches that covered it. High values: hiding this region lowers the answer most.
+//
+// These functions are the maths only (DOM- and TF-free); worker.js runs the batches.
+
+// A patch an eighth of the side, moved half a patch at a time: 15 x 15 = 225 forward passes at
+// 128 px. Smaller patches sharpen the map and cost quadratically more passes.
+export const PATCH_FRACTION = 1 / 8;
+export const FILL_VALUE = 0;
+
+/** Patch side and stride for an input of this size. */
+export function occlusionSettings(height, width) {
+  const patch = Math.max(1, Math.round(Math.min(height, width) * PATCH_FRACTION));
+  return { patch, stride: Math.max(1, Math.round(patch / 2)) };
+}
+
+/** Start offsets along one axis: every `stride`, plus a last one flush with the edge. */
+export function patchPositions(size, patch, stride) {
+  const positions = [];
+  for (let p = 0; p + patch <= size; p += stride) positions.push(p);
+  if (!positions.length || positions[positions.length - 1] + patch < size) positions.push(Math.max(0, size - patch));
+  return positions;
+}
+
+/** Every patch's top-left corner, row by row: [{y, x}]. */
+export function occlusionPatches(height, width, patch, stride) {
+  const ys = patchPositions(height, patch, stride);
+  const xs = patchPositions(width, patch, stride);
+  return ys.flatMap((y) => xs.map((x) => ({ y, x })));
+}
+
+/**
+ * Copies of `input` (Float32Array [h * w * c]) with one patch each set to `fill`, written one
+ * after another into `out` (Float32Array [patches.length * h * w * c]).
+ */
+export function fillOccludedBatch(input, { height, width, channels }, patches, patch, fill, out) {
+  const size = height * width * channels;
+  patches.forEach(({ y, x }, k) => {
+    const base = k * size;
+    out.set(input, base);
+    const rowEnd = Math.min(y + patch, height);
+    const span = (Math.min(x + patch, width) - x) * channels;
+    for (let row = y; row < rowEnd; row += 1) {
+      const start = base + (row * width + x) * channels;
+      out.fill(fill, start, start + span);
+    }
+  });
+  return out;
+}
+
+/**
+ * Per-pixel mean drop of the explained class's probability: Float32Array [h * w].
+ * `scores[k]` is that probability with patches[k] occluded; `baseScore` without occlusion.
+ */
+export function occlusionMap(baseScore, scores, patches, height, width, patch) {
+  const total = new Float64Array(height * width);
+  const count = new Uint16Array(height * width);
+  patches.forEach(({ y, x }, k) => {
+    const drop = baseScore - scores[k];
+    for (let row = y; row < Math.min(y + patch, height); row += 1) {
+      for (let col = x; col < Math.min(x + patch, width); col += 1) {
+        total[row * width + col] += drop;
+        count[row * width + col] += 1;
+      }
+    }
+  });
+  return Float32Array.from(total, (sum, i) => (count[i] ? sum / count[i] : 0));
+}
+
+// A perceptually ordered dark-red -> orange -> yellow ramp ("hot"), readable over gray.
+const RAMP = [[0, [120, 0, 0]], [0.45, [230, 60, 0]], [0.8, [255, 190, 0]], [1, [255, 255, 160]]];
+
+function rampColour(t) {
+  for (let i = 1; i < RAMP.length; i += 1) {
+    const [t1, c1] = RAMP[i];
+    const [t0, c0] = RAMP[i - 1];
+    if (t <= t1) {
+      const f = (t - t0) / (t1 - t0);
+      return c0.map((v, c) => Math.round(v + (c1[c] - v) * f));
+    }
+  }
+  return RAMP[RAMP.length - 1][1];
+}
+
+/**
+ * Occlusion map -> RGBA bytes for an overlay: only drops (regions that support the answer) are
+ * shown, scaled to the largest one; alpha rises with the value so unimportant pixels stay clear.
+ * Returns {rgba: Uint8ClampedArray, peak}; peak 0 means nothing supported the answer.
+ */
+export function heatmapRgba(map) {
+  const peak = map.reduce((m, v) => Math.max(m, v), 0);
+  const rgba = new Uint8ClampedArray(map.length * 4);
+  if (peak <= 0) return { rgba, peak: 0 };
+  map.forEach((v, i) => {
+    const t = Math.max(v, 0) / peak;
+    const [r, g, b] = rampColour(t);
+    rgba.set([r, g, b, Math.round(255 * Math.min(1, t * 1.25))], i * 4);
+  });
+  return { rgba, peak };
+}

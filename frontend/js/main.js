@@ -1,0 +1,49 @@
+// Entry point: starts the classifier, publishes window.classifier (the DESIGN.md contract),
+// builds the page and registers the service worker that makes it work offline.
+//
+// Query parameters, for testing and benchmarks: ?backend=wasm|webgl|cpu picks one backend
+// (default: the first that starts, in that order); ?threads=1 or 0 forces wasm threads on or off
+// (default: on when the page is cross-origin isolated and the device has 4 or more cores).
+import { startClassifier } from "./classifier.js";
+import { startApp } from "./ui.js";
+
+const params = new URLSearchParams(location.search);
+const classifier = startClassifier({
+  backend: params.get("backend") ?? "auto",
+  threads: params.get("threads") ?? "auto",
+});
+
+// For benchmarks: navigation-to-ready time is performance.getEntriesByName("classifier-ready").
+classifier.info.then(() => performance.mark("classifier-ready"), () => undefined);
+
+window.classifier = Object.freeze({
+  /** Resolves, with the backend and model details, once the model is loaded and warmed up. */
+  ready: classifier.info,
+  /** Blob/File -> {label, probabilities, tumorProbability, ms, ...}: the figures the page shows. */
+  classify: (fileOrBlob) => classifier.classify(fileOrBlob),
+  /** Blob/File -> the occlusion heatmap the page overlays. */
+  explain: (fileOrBlob, options) => classifier.explain(fileOrBlob, options),
+  /** -> {numTensors, numBytes, backend}. */
+  memory: () => classifier.memory(),
+});
+
+startApp(classifier);
+
+async function registerServiceWorker() {
+  const status = document.getElementById("offline-status");
+  if (!("serviceWorker" in navigator)) {
+    status.textContent = "Offline use: not available in this browser (or on a plain-http host).";
+    return;
+  }
+  try {
+    await navigator.serviceWorker.register("./sw.js");
+    const registration = await navigator.serviceWorker.ready;
+    const { version } = await classifier.info;
+    registration.active.postMessage({ type: "cache-model", version });
+    status.textContent = "Offline use: ready. The page and the model are saved in this browser; it works without a network.";
+  } catch (err) {
+    status.textContent = `Offline use: not available (${err.message}).`;
+  }
+}
+
+registerServiceWorker();

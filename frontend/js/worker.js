@@ -1,0 +1,213 @@
+// The classifier's own thread: TF.js, the model, decoding and preprocessing, so the page stays
+// responsive through a batch of hundreds of files and a 225-pass explanation.
+//
+// Protocol: the page posts {id, type, ...args}; the worker answers {id, value} or
+// {id, error: {name, message}}. Jobs run one at a time, in the order they arrive.
+import * as tf from "../vendor/tfjs-core.js";
+import * as wasmBackend from "../vendor/tfjs-backend-wasm.js";
+import { loadGraphModel } from "../vendor/tfjs-converter.js";
+import { decodeFile, previewBitmap } from "./decode.js";
+import { FILL_VALUE, fillOccludedBatch, occlusionMap, occlusionPatches, occlusionSettings } from "./explain.js";
+import { checkMetadata, modelVersion } from "./modelcard.js";
+import { meanChroma, toModelInput } from "./preprocess.js";
+import { inputStatistics, reliabilityWarnings, shapeResult } from "./results.js";
+
+const MODEL_DIR = new URL("../model/", import.meta.url);
+const VENDOR_DIR = new URL("../vendor/", import.meta.url);
+// Occluded copies per forward pass when explaining: large enough to amortise the call, small
+// enough (32 x 128 x 128 floats = 2 MB) for any device.
+const EXPLAIN_BATCH = 32;
+
+// Preferred first. Each loader returns the backend's module, which registers it with TF.js on
+// import; the fallbacks are only downloaded when needed.
+const BACKENDS = {
+  wasm: async () => {
+    wasmBackend.setWasmPaths(VENDOR_DIR.href);
+    return wasmBackend;
+  },
+  webgl: () => import("../vendor/tfjs-backend-webgl.js"),
+  cpu: () => import("../vendor/tfjs-backend-cpu.js"),
+};
+
+let state = null; // {model, metadata, version, shape}
+
+// Wasm threads need cross-origin isolation (SharedArrayBuffer). TF.js gives its pool half the
+// cores, so below 4 cores the pool is one thread, which only adds start-up time. "1" forces
+// threads, "0" forbids them.
+function wantThreads(threads) {
+  if (threads === "0" || threads === false) return false;
+  if (threads === "1" || threads === true) return true;
+  return self.crossOriginIsolated === true && navigator.hardwareConcurrency >= 4;
+}
+
+async function startBackend(requested, threads) {
+  const order = requested && requested !== "auto" ? [requested] : Object.keys(BACKENDS);
+  const failures = [];
+  for (const name of order) {
+    if (!BACKENDS[name]) throw new Error(`Unknown backend "${name}"; choose one of ${Object.keys(BACKENDS).join(", ")}.`);
+    try {
+      const module = await BACKENDS[name]();
+      if (name === "wasm" && !wantThreads(threads)) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return { name, module };
+      }
+      failures.push(`${name}: could not start`);
+    } catch (err) {
+      failures.push(`${name}: ${err.message}`);
+    }
+  }
+  throw new Error(`No TF.js backend could start in this browser (${failures.join("; ")}).`);
+}
+
+async function backendDetails({ name, module }) {
+  if (name !== "wasm") return { backend: name };
+  return {
+    backend: name,
+    simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"),
+    threads: module.getThreadsCount(),
+  };
+}
+
+async function loadMetadata() {
+  const response = await fetch(new URL("metadata.json", MODEL_DIR), { cache: "no-cache" });
+  if (!response.ok) {
+    throw new Error(`model/metadata.json could not be loaded (HTTP ${response.status}); the page needs ` +
+      "the model folder beside it.");
+  }
+  const text = await response.text();
+  const metadata = checkMetadata(JSON.parse(text));
+  return { metadata, version: await modelVersion(metadata, text) };
+}
+
+async function predict(model, input, shape) {
+  const output = tf.tidy(() => model.execute(tf.tensor4d(input, shape)));
+  try {
+    return await output.data();
+  } finally {
+    output.dispose();
+  }
+}
+
+// model.json and its weights, fetched while the backend starts (fetching needs no backend).
+async function fetchModel() {
+  const { metadata, version } = await loadMetadata();
+  // The version in the URL keys the service worker's cache: a new model is a new URL.
+  const artifacts = await tf.io.http(new URL(`model.json?v=${encodeURIComponent(version)}`, MODEL_DIR).href).load();
+  return { metadata, version, artifacts };
+}
+
+async function init({ backend = "auto", threads = "auto" } = {}) {
+  const started = performance.now();
+  const fetching = fetchModel();
+  fetching.catch(() => undefined); // awaited below; a backend failure must not leave it unhandled
+  const running = await startBackend(backend, threads);
+  const backendMs = performance.now() - started;
+  const { metadata, version, artifacts } = await fetching;
+  const model = await loadGraphModel(tf.io.fromMemory(artifacts));
+  const loadedMs = performance.now() - started;
+  const { height, width, channels } = metadata.input;
+  const warmup = await predict(model, new Float32Array(height * width * channels), [1, height, width, channels]);
+  shapeResult(warmup, metadata, 0); // fails loudly if the model and metadata.json disagree
+  state = { model, metadata, version, shape: [1, height, width, channels] };
+  return {
+    ...(await backendDetails(running)),
+    crossOriginIsolated: self.crossOriginIsolated === true,
+    tfjs: tf.version_core,
+    metadata,
+    version,
+    timings: { backend: backendMs, load: loadedMs - backendMs, warmup: performance.now() - started - loadedMs },
+  };
+}
+
+function requireModel() {
+  if (!state) throw new Error("The model is not loaded yet.");
+  return state;
+}
+
+async function prepare(file, name, frame) {
+  const { metadata } = requireModel();
+  const decoded = await decodeFile(file, { name, frame });
+  return { ...decoded, input: toModelInput(decoded.image, metadata.input) };
+}
+
+async function classify({ file, name, frame }) {
+  const { model, metadata, shape } = requireModel();
+  const t0 = performance.now();
+  const { image, input, dicom, frames, frame: shown } = await prepare(file, name, frame);
+  const t1 = performance.now();
+  const probabilities = await predict(model, input, shape);
+  const t2 = performance.now();
+  const result = shapeResult(probabilities, metadata, t2 - t0);
+  const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
+  const warnings = reliabilityWarnings(result, stats);
+  return {
+    ...result,
+    uncertain: warnings.length > 0,
+    warnings,
+    dicom,
+    frames,
+    frame: shown,
+    timings: { decode: t1 - t0, inference: t2 - t1 },
+  };
+}
+
+async function explain({ file, name, frame, label }) {
+  const { model, metadata, shape } = requireModel();
+  const started = performance.now();
+  const { input } = await prepare(file, name, frame);
+  const [, height, width, channels] = shape;
+  const base = await predict(model, input, shape);
+  const classIndex = label == null ? base.indexOf(Math.max(...base)) : metadata.labels.indexOf(label);
+  if (classIndex < 0) throw new Error(`Unknown label ${label}; the model's labels are ${metadata.labels.join(", ")}.`);
+  const { patch, stride } = occlusionSettings(height, width);
+  const patches = occlusionPatches(height, width, patch, stride);
+  const size = height * width * channels;
+  const batch = new Float32Array(EXPLAIN_BATCH * size);
+  const scores = new Float32Array(patches.length);
+  for (let start = 0; start < patches.length; start += EXPLAIN_BATCH) {
+    const chunk = patches.slice(start, start + EXPLAIN_BATCH);
+    fillOccludedBatch(input, { height, width, channels }, chunk, patch, FILL_VALUE, batch);
+    const out = await predict(model, batch.subarray(0, chunk.length * size), [chunk.length, height, width, channels]);
+    chunk.forEach((_, k) => { scores[start + k] = out[k * metadata.labels.length + classIndex]; });
+  }
+  const map = occlusionMap(base[classIndex], scores, patches, height, width, patch);
+  return { map, height, width, label: metadata.labels[classIndex], patch, stride, passes: patches.length,
+    ms: performance.now() - started };
+}
+
+async function render({ file, name, frame }) {
+  const { image } = await decodeFile(file, { name, frame });
+  return previewBitmap(image);
+}
+
+// A DICOM frame as the page shows it, as PNG: what "Check with the server" sends instead of the
+// file, whose header holds patient data.
+async function png({ file, name, frame }) {
+  const { image } = await decodeFile(file, { name, frame });
+  const bitmap = await previewBitmap(image, Infinity);
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  canvas.getContext("2d").drawImage(bitmap, 0, 0);
+  bitmap.close();
+  return canvas.convertToBlob({ type: "image/png" });
+}
+
+function memory() {
+  const { numTensors, numBytes } = tf.memory();
+  return { numTensors, numBytes, backend: tf.getBackend() };
+}
+
+const HANDLERS = { init, classify, explain, render, png, memory };
+let queue = Promise.resolve();
+
+self.addEventListener("message", ({ data: { id, type, ...args } }) => {
+  queue = queue.then(async () => {
+    try {
+      const value = await HANDLERS[type](args);
+      const transfer = [value?.map?.buffer, value instanceof ImageBitmap ? value : null].filter(Boolean);
+      self.postMessage({ id, value }, transfer);
+    } catch (err) {
+      self.postMessage({ id, error: { name: err.name ?? "Error", message: err.message ?? String(err) } });
+    }
+  });
+});

@@ -1,0 +1,149 @@
+// Service worker: the page and its model keep working offline, and a new model is picked up on
+// the next visit.
+//
+// - App files: stale-while-revalidate. A visit is served from the cache at once and the cache is
+//   refreshed behind it, so an updated page arrives, whole, on the visit after.
+// - model/metadata.json: network first (the cache only when offline). The worker derives the
+//   model's version from it and loads model.json?v=<version>, whose shards inherit the query.
+// - Versioned model files: cache first; they never change under the same version. When a new
+//   version is cached, the old one is deleted.
+// - Anything else (other origins, POST /api/predict): not touched.
+const CACHE_VERSION = 1;
+const APP_CACHE = `app-v${CACHE_VERSION}`;
+const MODEL_CACHE = "model";
+// Everything the page needs on its usual path (wasm backend). The webgl and cpu fallbacks and
+// the non-SIMD wasm binary are cached when a browser first uses them.
+const APP_FILES = [
+  "./",
+  "css/app.css",
+  "icon.svg",
+  "manifest.webmanifest",
+  "js/classifier.js",
+  "js/csv.js",
+  "js/decode.js",
+  "js/dicom.js",
+  "js/explain.js",
+  "js/main.js",
+  "js/modelcard.js",
+  "js/preprocess.js",
+  "js/results.js",
+  "js/ui.js",
+  "js/verify.js",
+  "js/worker.js",
+  "vendor/dicom-parser.js",
+  "vendor/node-builtins.js",
+  "vendor/tfjs-backend-wasm.js",
+  "vendor/tfjs-backend-wasm-simd.wasm",
+  "vendor/tfjs-backend-wasm-threaded-simd.wasm",
+  "vendor/tfjs-converter.js",
+  "vendor/tfjs-core.js",
+];
+
+const scope = new URL(self.registration?.scope ?? "./", self.location.href);
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(APP_CACHE);
+    await cache.addAll(APP_FILES.map((path) => new URL(path, scope).href));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    const keep = new Set([APP_CACHE, MODEL_CACHE]);
+    await Promise.all((await caches.keys()).filter((name) => !keep.has(name)).map((name) => caches.delete(name)));
+    await self.clients.claim();
+  })());
+});
+
+// The page tells us the model version it loaded, so that the model is cached even on the first
+// visit, before this worker controlled the page.
+self.addEventListener("message", (event) => {
+  if (event.data?.type === "cache-model") event.waitUntil(cacheModel(String(event.data.version)));
+});
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return;
+  const path = url.pathname.slice(scope.pathname.length);
+  if (path.startsWith("api/")) return;
+  if (path.startsWith("model/")) {
+    event.respondWith(url.searchParams.has("v") ? modelFile(request) : networkFirst(request));
+    return;
+  }
+  event.respondWith(staleWhileRevalidate(event, request));
+});
+
+function versionedUrl(path, version) {
+  const url = new URL(path, new URL("model/", scope));
+  url.searchParams.set("v", version);
+  return url.href;
+}
+
+async function cacheModel(version) {
+  const cache = await caches.open(MODEL_CACHE);
+  const modelUrl = versionedUrl("model.json", version);
+  if (!(await cache.match(modelUrl))) {
+    const response = await fetch(modelUrl);
+    if (!response.ok) return;
+    const manifest = await response.clone().json();
+    const shards = manifest.weightsManifest.flatMap((group) => group.paths).map((p) => versionedUrl(p, version));
+    await Promise.all(shards.map(async (shard) => {
+      if (!(await cache.match(shard))) await cache.put(shard, await fetch(shard));
+    }));
+    await cache.put(modelUrl, response);
+  }
+  const metadataUrl = new URL("model/metadata.json", scope).href;
+  if (!(await cache.match(metadataUrl))) {
+    const metadata = await fetch(metadataUrl, { cache: "no-cache" });
+    if (metadata.ok) await cache.put(metadataUrl, metadata);
+  }
+  await dropOtherVersions(cache, version);
+}
+
+async function dropOtherVersions(cache, version) {
+  for (const request of await cache.keys()) {
+    const v = new URL(request.url).searchParams.get("v");
+    if (v !== null && v !== version) await cache.delete(request);
+  }
+}
+
+async function modelFile(request) {
+  const cache = await caches.open(MODEL_CACHE);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(request, response.clone());
+  return response;
+}
+
+async function networkFirst(request) {
+  const cache = await caches.open(MODEL_CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) await cache.put(request, response.clone());
+    return response;
+  } catch (err) {
+    const cached = await cache.match(request, { ignoreSearch: true });
+    if (cached) return cached;
+    throw err;
+  }
+}
+
+async function staleWhileRevalidate(event, request) {
+  const cache = await caches.open(APP_CACHE);
+  // Navigations (with or without ?backend=... and the like) are the page itself.
+  const key = request.mode === "navigate" ? scope.href : request;
+  const cached = await cache.match(key, { ignoreSearch: request.mode === "navigate" });
+  const refresh = fetch(request).then(async (response) => {
+    if (response.ok && response.type === "basic") await cache.put(key, response.clone());
+    return response;
+  });
+  if (cached) {
+    event.waitUntil(refresh.catch(() => undefined));
+    return cached;
+  }
+  return refresh;
+}

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// Builds frontend/vendor/: the browser code the page runs, copied from node_modules so that the
+// page loads nothing from another origin and works from any static host.
+//
+// The page imports TF.js as ES modules. The npm bundles import each other by bare specifiers
+// ("@tensorflow/tfjs-core") and, in the wasm backend, Emscripten's Node-only modules ("fs",
+// "path", ...). A browser resolves bare specifiers only through an import map, and an inline
+// import map is an inline script that a strict Content-Security-Policy (script-src 'self')
+// blocks. So each bundle is copied with its bare specifiers rewritten to the relative files
+// beside it: no import map, no bundler, and the same files work under CSP and without.
+//
+// Wasm threads: Emscripten starts each pthread as a blob: worker that loads the backend's glue
+// code with importScripts(). TF.js hands it that code as another blob: URL, which script-src
+// 'self' forbids; the glue is shipped as a file beside the bundle and the bundle is pointed at it.
+//
+// sourceMappingURL comments are stripped: the rewritten files no longer match their maps, and
+// Django's manifest storage fails on a comment naming a .map file that is not shipped.
+//
+// Usage: node scripts/vendor.mjs [--check]   (--check: verify frontend/vendor/ is up to date)
+import { createHash } from "node:crypto";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const VENDOR = path.join(ROOT, "frontend", "vendor");
+const require = createRequire(path.join(ROOT, "package.json"));
+
+// [package, file inside the package, name in vendor/]
+const ES_MODULES = [
+  ["@tensorflow/tfjs-core", "dist/tf-core.fesm.min.js", "tfjs-core.js"],
+  ["@tensorflow/tfjs-converter", "dist/tf-converter.fesm.min.js", "tfjs-converter.js"],
+  ["@tensorflow/tfjs-backend-wasm", "dist/tf-backend-wasm.fesm.min.js", "tfjs-backend-wasm.js"],
+  ["@tensorflow/tfjs-backend-webgl", "dist/tf-backend-webgl.fesm.min.js", "tfjs-backend-webgl.js"],
+  ["@tensorflow/tfjs-backend-cpu", "dist/tf-backend-cpu.fesm.min.js", "tfjs-backend-cpu.js"],
+];
+// The wasm backend fetches whichever binary the browser supports (plain, SIMD, threaded SIMD).
+const BINARIES = [
+  ["@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm.wasm"],
+  ["@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm-simd.wasm"],
+  ["@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm-threaded-simd.wasm"],
+];
+const NODE_BUILTINS_STUB = "node-builtins.js";
+// Every bare specifier the bundles use, and the vendored file that answers it. A specifier not
+// listed here fails the build: a silently unresolved import would only fail in the browser.
+const SPECIFIERS = {
+  "@tensorflow/tfjs-core": "./tfjs-core.js",
+  seedrandom: "./seedrandom.js",
+  // Emscripten's Node.js branch only; never executed in a browser, but imported statically.
+  fs: `./${NODE_BUILTINS_STUB}`,
+  os: `./${NODE_BUILTINS_STUB}`,
+  path: `./${NODE_BUILTINS_STUB}`,
+  perf_hooks: `./${NODE_BUILTINS_STUB}`,
+};
+
+const THREADED_GLUE = "tfjs-backend-wasm-threaded-simd.js";
+const THREADED_GLUE_BLOB = /new Blob\(\["var WasmBackendModuleThreadedSimd = "\+\w+\.toString\(\)\],\{type:"text\/javascript"\}\)/g;
+
+const SOURCE_MAP_COMMENT = /\n?\/\/# sourceMappingURL=\S+\s*$/;
+const IMPORT_FROM = /(\bfrom\s*|\bimport\s*)(["'])([^"'./][^"']*)\2/g;
+
+function packageFile(pkg, file) {
+  return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), file);
+}
+
+function packageVersion(pkg) {
+  return require(`${pkg}/package.json`).version;
+}
+
+function rewriteBareSpecifiers(code, origin) {
+  return code.replace(IMPORT_FROM, (match, keyword, quote, specifier) => {
+    const target = SPECIFIERS[specifier];
+    if (!target) {
+      throw new Error(`${origin} imports "${specifier}", which scripts/vendor.mjs does not map; ` +
+        "add it to SPECIFIERS (and vendor the module it names).");
+    }
+    return `${keyword}${quote}${target}${quote}`;
+  });
+}
+
+function pointThreadsAtGlueFile(code, origin) {
+  const matches = code.match(THREADED_GLUE_BLOB) ?? [];
+  if (matches.length !== 1) {
+    throw new Error(`${origin}: expected one blob of the threaded wasm glue code, found ${matches.length}; ` +
+      "the bundle changed, so update THREADED_GLUE_BLOB in scripts/vendor.mjs.");
+  }
+  return code.replace(THREADED_GLUE_BLOB, `new URL("./${THREADED_GLUE}",import.meta.url).href`);
+}
+
+function stripSourceMap(code) {
+  return code.replace(SOURCE_MAP_COMMENT, "\n");
+}
+
+// seedrandom ships CommonJS/UMD; the cpu backend only uses its Alea generator. lib/alea.js
+// assigns to `module.exports` when a `module` object is in scope, so a local one captures it.
+async function seedrandomModule() {
+  const source = await readFile(packageFile("seedrandom", "lib/alea.js"), "utf8");
+  return `// seedrandom ${packageVersion("seedrandom")} lib/alea.js (MIT) as an ES module; generated by scripts/vendor.mjs.\n` +
+    "const module = { exports: {} };\n" +
+    `${stripSourceMap(source)}\n` +
+    "export const alea = module.exports;\n";
+}
+
+// dicom-parser ships UMD only. Run as a module, its wrapper finds no `exports` or `define` and
+// assigns `this.dicomParser`; calling it with a local object as `this` captures the library.
+async function dicomParserModule() {
+  const source = await readFile(packageFile("dicom-parser", "dist/dicomParser.min.js"), "utf8");
+  return `// dicom-parser ${packageVersion("dicom-parser")} (MIT) as an ES module; generated by scripts/vendor.mjs.\n` +
+    "const umd = {};\n" +
+    `(function () {\n${stripSourceMap(source)}\n}).call(umd);\n` +
+    "export default umd.dicomParser;\n";
+}
+
+async function buildFiles() {
+  const files = new Map();
+  for (const [pkg, file, name] of ES_MODULES) {
+    let code = rewriteBareSpecifiers(stripSourceMap(await readFile(packageFile(pkg, file), "utf8")), `${pkg}/${file}`);
+    if (pkg === "@tensorflow/tfjs-backend-wasm") code = pointThreadsAtGlueFile(code, `${pkg}/${file}`);
+    files.set(name, code);
+  }
+  files.set(THREADED_GLUE, stripSourceMap(await readFile(
+    packageFile("@tensorflow/tfjs-backend-wasm", `wasm-out/${THREADED_GLUE}`), "utf8")));
+  for (const [pkg, file] of BINARIES) {
+    files.set(path.basename(file), await readFile(packageFile(pkg, file)));
+  }
+  files.set("seedrandom.js", await seedrandomModule());
+  files.set("dicom-parser.js", await dicomParserModule());
+  files.set(NODE_BUILTINS_STUB,
+    "// Stands in for Node built-ins that Emscripten's output imports for its Node.js branch,\n" +
+    "// which never runs in a browser. Generated by scripts/vendor.mjs.\n" +
+    "export default {};\n");
+  const versions = {};
+  for (const pkg of new Set([...ES_MODULES, ...BINARIES].map(([p]) => p).concat("seedrandom", "dicom-parser"))) {
+    versions[pkg] = packageVersion(pkg);
+  }
+  const digest = createHash("sha256");
+  for (const [name, content] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    digest.update(name).update(content);
+  }
+  // The service worker names its app cache after this, so new vendored code replaces old.
+  files.set("versions.json", `${JSON.stringify({ packages: versions, sha256: digest.digest("hex") }, null, 2)}\n`);
+  return files;
+}
+
+async function check(files) {
+  const stale = [];
+  for (const [name, content] of files) {
+    const existing = await readFile(path.join(VENDOR, name)).catch(() => null);
+    if (!existing || !existing.equals(Buffer.from(content))) stale.push(name);
+  }
+  if (stale.length) {
+    console.error(`frontend/vendor/ is out of date (${stale.join(", ")}); run: node scripts/vendor.mjs`);
+    process.exit(1);
+  }
+  console.log("frontend/vendor/ is up to date.");
+}
+
+async function write(files) {
+  await rm(VENDOR, { recursive: true, force: true });
+  await mkdir(VENDOR, { recursive: true });
+  let total = 0;
+  for (const [name, content] of files) {
+    await writeFile(path.join(VENDOR, name), content);
+    total += Buffer.byteLength(content);
+  }
+  const names = (await readdir(VENDOR)).sort();
+  console.log(`frontend/vendor/: ${names.length} files, ${(total / 1e6).toFixed(2)} MB (${names.join(", ")})`);
+}
+
+const files = await buildFiles();
+if (process.argv.includes("--check")) await check(files);
+else await write(files);
