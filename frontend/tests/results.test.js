@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import {
+  RELIABILITY, compareAnswers, inputStatistics, reliabilityWarnings, serverAnswer, shapeResult, sortRows, tumourVerdict,
+} from "../js/results.js";
+
+const METADATA = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor" };
+const MRI_LIKE = { chroma: 0, borderDark: 1, mean: 40, contrast: 30 };
+
+describe("shapeResult", () => {
+  it("maps probabilities to labels, picks the top one and derives the tumour probability", () => {
+    const result = shapeResult(Float32Array.from([0.1, 0.6, 0.25, 0.05]), METADATA, 3.5);
+    assert.equal(result.label, "meningioma");
+    assert.deepEqual(Object.keys(result.probabilities), METADATA.labels);
+    assert.ok(Math.abs(result.probabilities.meningioma - 0.6) < 1e-7);
+    assert.ok(Math.abs(result.tumorProbability - 0.75) < 1e-7);
+    assert.equal(result.ms, 3.5);
+  });
+  it("refuses a model whose outputs do not match metadata.labels", () => {
+    assert.throws(() => shapeResult([0.5, 0.5], METADATA, 0), /gave 2 probabilities but metadata\.json lists 4 labels/);
+  });
+});
+
+describe("tumourVerdict", () => {
+  it("says tumour likely with the most probable type when the tumour probability is at least 0.5", () => {
+    const verdict = tumourVerdict(shapeResult([0.3, 0.15, 0.45, 0.1], METADATA, 0), METADATA);
+    assert.deepEqual([verdict.tumour, verdict.headline, verdict.likelyType], [true, "Tumour likely", "glioma"]);
+    assert.ok(Math.abs(verdict.confidence - 0.45) < 1e-9);
+  });
+  it("says no tumour detected otherwise, with no type", () => {
+    const verdict = tumourVerdict(shapeResult([0.1, 0.1, 0.7, 0.1], METADATA, 0), METADATA);
+    assert.deepEqual([verdict.tumour, verdict.headline, verdict.likelyType], [false, "No tumour detected", null]);
+  });
+});
+
+describe("inputStatistics", () => {
+  it("measures the dark border, mean and contrast of the model input", () => {
+    // 16 x 16: black except a bright 8 x 8 centre -> border fully dark
+    const input = new Float32Array(256);
+    for (let y = 4; y < 12; y += 1) for (let x = 4; x < 12; x += 1) input[y * 16 + x] = 200;
+    const stats = inputStatistics(input, { height: 16, width: 16, channels: 1 });
+    assert.equal(stats.borderDark, 1);
+    assert.equal(stats.mean, 50);
+    assert.ok(Math.abs(stats.contrast - Math.sqrt(200 * 200 / 4 - 2500)) < 1e-9);
+    const white = inputStatistics(new Float32Array(256).fill(255), { height: 16, width: 16, channels: 1 });
+    assert.deepEqual(white, { borderDark: 0, mean: 255, contrast: 0 });
+  });
+});
+
+describe("reliabilityWarnings", () => {
+  const confident = shapeResult([0.9, 0.05, 0.03, 0.02], METADATA, 0);
+  it("is silent for a confident answer on an MRI-like input", () => {
+    assert.deepEqual(reliabilityWarnings(confident, MRI_LIKE), []);
+  });
+  it("flags a spread-out answer", () => {
+    const unsure = shapeResult([0.4, 0.3, 0.2, 0.1], METADATA, 0);
+    assert.match(reliabilityWarnings(unsure, MRI_LIKE)[0], /unsure: its top answer has only 40\.0/);
+  });
+  it("flags colour, uniform and background-less images", () => {
+    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, chroma: RELIABILITY.maxChroma + 1 }).join(), /colour image/);
+    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, contrast: 1 }).join(), /almost uniform/);
+    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, borderDark: 0.1 }).join(), /dark background/);
+    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, mean: 200 }).join(), /dark background/);
+  });
+});
+
+describe("serverAnswer and compareAnswers", () => {
+  const local = shapeResult([0.7, 0.1, 0.15, 0.05], METADATA, 2);
+  it("converts the API's JSON and finds the largest difference", () => {
+    const server = serverAnswer({ label: "glioma", probabilities: { glioma: 0.68, meningioma: 0.1, notumor: 0.17, pituitary: 0.05 }, tumor_probability: 0.83, model: "compact", ms: 9 });
+    assert.equal(server.tumorProbability, 0.83);
+    const { sameLabel, largest } = compareAnswers(local, server);
+    assert.equal(sameLabel, true);
+    assert.equal(largest.label, "notumor");
+    assert.ok(Math.abs(largest.difference - 0.02) < 1e-6);
+  });
+  it("reports different answers", () => {
+    const server = serverAnswer({ label: "notumor", probabilities: { glioma: 0.2, meningioma: 0.1, notumor: 0.65, pituitary: 0.05 } });
+    assert.equal(compareAnswers(local, server).sameLabel, false);
+  });
+  it("refuses JSON that is not the documented answer", () => {
+    assert.throws(() => serverAnswer({ error: "x" }), /not the expected/);
+    assert.throws(() => serverAnswer({ label: "a", probabilities: { a: "high" } }), /not the expected/);
+  });
+});
+
+describe("sortRows", () => {
+  const row = (name, p, status = "done") => ({ name, status, result: p === null ? null : shapeResult([p, 0, 1 - p, 0], METADATA, p * 10) });
+  const rows = [row("img10.png", 0.2), row("img2.png", 0.9), row("bad.png", null, "error"), row("img1.png", 0.5)];
+  it("sorts names naturally (img2 before img10)", () => {
+    assert.deepEqual(sortRows(rows, "name").map((r) => r.name), ["bad.png", "img1.png", "img2.png", "img10.png"]);
+    assert.deepEqual(sortRows(rows, "name", -1).map((r) => r.name), ["img10.png", "img2.png", "img1.png", "bad.png"]);
+  });
+  it("sorts by tumour probability either way, failed rows last both ways", () => {
+    assert.deepEqual(sortRows(rows, "verdict").map((r) => r.name), ["img10.png", "img1.png", "img2.png", "bad.png"]);
+    assert.deepEqual(sortRows(rows, "verdict", -1).map((r) => r.name), ["img2.png", "img1.png", "img10.png", "bad.png"]);
+  });
+  it("does not reorder its input and rejects unknown keys", () => {
+    sortRows(rows, "ms");
+    assert.equal(rows[0].name, "img10.png");
+    assert.throws(() => sortRows(rows, "colour"), /Unknown sort key colour/);
+  });
+});

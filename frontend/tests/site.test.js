@@ -1,0 +1,67 @@
+// The static site as a whole: what the service worker caches, what the vendor step produced, and
+// the rules a strict Content-Security-Policy imposes on the HTML.
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const FRONTEND = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const read = (file) => readFileSync(path.join(FRONTEND, file), "utf8");
+
+function appFiles() {
+  const list = read("sw.js").match(/const APP_FILES = (\[[\s\S]*?\]);/)[1];
+  return JSON.parse(list.replace(/,\s*\]$/, "]"));
+}
+
+describe("service worker", () => {
+  it("precaches every module and stylesheet of the page, and only files that exist", () => {
+    const files = appFiles();
+    for (const dir of ["js", "css"]) {
+      for (const name of readdirSync(path.join(FRONTEND, dir))) assert.ok(files.includes(`${dir}/${name}`), `${dir}/${name} is not in APP_FILES`);
+    }
+    for (const file of files.filter((f) => f !== "./" && !f.startsWith("vendor/"))) {
+      assert.ok(existsSync(path.join(FRONTEND, file)), `APP_FILES names ${file}, which does not exist`);
+    }
+  });
+  it("precaches the vendored files the page imports on its usual path", { skip: !existsSync(path.join(FRONTEND, "vendor")) && "frontend/vendor/ not built (make install)" }, () => {
+    for (const file of appFiles().filter((f) => f.startsWith("vendor/"))) {
+      assert.ok(existsSync(path.join(FRONTEND, file)), `${file} missing: rerun node scripts/vendor.mjs`);
+    }
+  });
+});
+
+describe("vendored bundles", { skip: !existsSync(path.join(FRONTEND, "vendor")) && "frontend/vendor/ not built (make install)" }, () => {
+  const modules = () => readdirSync(path.join(FRONTEND, "vendor")).filter((f) => f.endsWith(".js"));
+  it("import only relative files that exist (no import map needed)", () => {
+    for (const file of modules()) {
+      for (const [, specifier] of read(`vendor/${file}`).matchAll(/\b(?:from|import)\s*["']([^"']+)["']/g)) {
+        assert.ok(specifier.startsWith("./"), `${file} imports bare "${specifier}"`);
+        assert.ok(existsSync(path.join(FRONTEND, "vendor", specifier)), `${file} imports missing ${specifier}`);
+      }
+    }
+  });
+  it("name no source maps (Django's manifest storage would look for them)", () => {
+    for (const file of modules()) assert.ok(!read(`vendor/${file}`).includes("sourceMappingURL"), file);
+  });
+});
+
+describe("index.html under a strict CSP", () => {
+  const html = read("index.html");
+  it("has no inline script, style or event handler", () => {
+    assert.ok(!/<script(?![^>]*\bsrc=)[^>]*>/i.test(html), "inline <script>");
+    assert.ok(!/<style/i.test(html), "<style> element");
+    assert.ok(!/\sstyle=/i.test(html), "style attribute");
+    assert.ok(!/\son[a-z]+=/i.test(html), "inline event handler");
+  });
+  it("uses only relative URLs, so any static host or sub-path serves it", () => {
+    for (const [, url] of html.matchAll(/\b(?:src|href)="([^"]+)"/g)) {
+      assert.ok(!/^(?:[a-z]+:)?\/\//i.test(url) && !url.startsWith("/"), `absolute URL ${url}`);
+    }
+  });
+  it("labels every form control", () => {
+    for (const [, id] of html.matchAll(/<(?:input|select)[^>]*\bid="([^"]+)"(?![^>]*hidden)[^>]*>/g)) {
+      assert.ok(html.includes(`for="${id}"`), `#${id} has no <label for>`);
+    }
+  });
+});
