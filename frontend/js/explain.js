@@ -6,12 +6,16 @@
 // few batches, and credit each pixel with the mean drop in the explained class's probability
 // over the patches that covered it. High values: hiding this region lowers the answer most.
 //
-// These functions are the maths only (DOM- and TF-free); worker.js runs the batches.
+// DOM- and TF-free: the caller supplies the model as a function, so the worker (TF.js in the
+// page) and Node (tests against the Python reference) run this same code.
 
 // A patch an eighth of the side, moved half a patch at a time: 15 x 15 = 225 forward passes at
 // 128 px. Smaller patches sharpen the map and cost quadratically more passes.
 export const PATCH_FRACTION = 1 / 8;
 export const FILL_VALUE = 0;
+// Occluded copies per forward pass: large enough to amortise the call, small enough
+// (32 x 128 x 128 floats = 2 MB) for any device.
+export const BATCH_SIZE = 32;
 
 /** Patch side and stride for an input of this size. */
 export function occlusionSettings(height, width) {
@@ -70,6 +74,31 @@ export function occlusionMap(baseScore, scores, patches, height, width, patch) {
     }
   });
   return Float32Array.from(total, (sum, i) => (count[i] ? sum / count[i] : 0));
+}
+
+/**
+ * Occlusion map of `input` (Float32Array [h * w * c], the model input) for the class
+ * `classIndex` (default: the top one). `predictBatch(batch, n)` runs the model on n inputs laid
+ * end to end and resolves to their probabilities, row after row.
+ * Resolves to {map: Float32Array [h * w], classIndex, probabilities, patch, stride, passes}.
+ */
+export async function occlusionSensitivity(predictBatch, input, { height, width, channels }, classIndex = null) {
+  const probabilities = await predictBatch(input, 1);
+  const classes = probabilities.length;
+  const explained = classIndex ?? probabilities.indexOf(Math.max(...probabilities));
+  const { patch, stride } = occlusionSettings(height, width);
+  const patches = occlusionPatches(height, width, patch, stride);
+  const size = height * width * channels;
+  const batch = new Float32Array(BATCH_SIZE * size);
+  const scores = new Float32Array(patches.length);
+  for (let start = 0; start < patches.length; start += BATCH_SIZE) {
+    const chunk = patches.slice(start, start + BATCH_SIZE);
+    fillOccludedBatch(input, { height, width, channels }, chunk, patch, FILL_VALUE, batch);
+    const out = await predictBatch(batch.subarray(0, chunk.length * size), chunk.length);
+    chunk.forEach((_, k) => { scores[start + k] = out[k * classes + explained]; });
+  }
+  const map = occlusionMap(probabilities[explained], scores, patches, height, width, patch);
+  return { map, classIndex: explained, probabilities, patch, stride, passes: patches.length };
 }
 
 // A perceptually ordered dark-red -> orange -> yellow ramp ("hot"), readable over gray.

@@ -72,6 +72,19 @@ export function flattenFacts(object, prefix = "") {
   });
 }
 
+// What the converter recorded about the TF.js model the page runs (metadata.json "tfjs").
+function browserModelFacts(tfjs) {
+  if (!tfjs) return [];
+  const facts = [];
+  if (tfjs.total_bytes) facts.push(["download", `${(tfjs.total_bytes / 1024).toFixed(0)} KiB (${tfjs.quantization ?? "float32"} weights)`]);
+  const check = tfjs.verification;
+  if (check && Number.isFinite(check.max_abs_diff)) {
+    facts.push(["checked against Keras", `${check.inputs} inputs, largest probability difference ` +
+      `${check.max_abs_diff.toExponential(1)}, same top class on ${(check.top1_agreement * 100).toFixed(1)} %`]);
+  }
+  return facts;
+}
+
 /** metadata.json -> the model card's sections: [{title, rows: [[label, text]], notes: [text]}]. */
 export function modelCard(metadata, version) {
   const { labels, no_tumor_label: noTumour, input } = metadata;
@@ -85,6 +98,7 @@ export function modelCard(metadata, version) {
         ["input", `${input.height} × ${input.width} px, ${input.channels === 1 ? "grayscale" : "RGB"}`],
         ["classes", labels.map((l) => (l === noTumour ? `${l} (no tumour)` : l)).join(", ")],
         ["version", version],
+        ...browserModelFacts(metadata.tfjs),
       ],
       notes: [],
     },

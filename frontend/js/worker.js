@@ -7,16 +7,13 @@ import * as tf from "../vendor/tfjs-core.js";
 import * as wasmBackend from "../vendor/tfjs-backend-wasm.js";
 import { loadGraphModel } from "../vendor/tfjs-converter.js";
 import { decodeFile, previewBitmap } from "./decode.js";
-import { FILL_VALUE, fillOccludedBatch, occlusionMap, occlusionPatches, occlusionSettings } from "./explain.js";
+import { occlusionSensitivity } from "./explain.js";
 import { checkMetadata, modelVersion } from "./modelcard.js";
 import { meanChroma, toModelInput } from "./preprocess.js";
 import { inputStatistics, reliabilityWarnings, shapeResult } from "./results.js";
 
 const MODEL_DIR = new URL("../model/", import.meta.url);
 const VENDOR_DIR = new URL("../vendor/", import.meta.url);
-// Occluded copies per forward pass when explaining: large enough to amortise the call, small
-// enough (32 x 128 x 128 floats = 2 MB) for any device.
-const EXPLAIN_BATCH = 32;
 
 // Preferred first. Each loader returns the backend's module, which registers it with TF.js on
 // import; the fallbacks are only downloaded when needed.
@@ -29,7 +26,7 @@ const BACKENDS = {
   cpu: () => import("../vendor/tfjs-backend-cpu.js"),
 };
 
-let state = null; // {model, metadata, version, shape}
+let state = null; // {runner: {model, io}, metadata, version, shape}
 
 // Wasm threads need cross-origin isolation (SharedArrayBuffer). TF.js gives its pool half the
 // cores, so below 4 cores the pool is one thread, which only adds start-up time. "1" forces
@@ -80,8 +77,17 @@ async function loadMetadata() {
   return { metadata, version: await modelVersion(metadata, text) };
 }
 
-async function predict(model, input, shape) {
-  const output = tf.tidy(() => model.execute(tf.tensor4d(input, shape)));
+// The graph's input and output node names: the converter records them in metadata.json ("tfjs");
+// a model converted without it has one input and one output, found in model.json.
+function ioNames(model, metadata) {
+  return {
+    input: metadata.tfjs?.input?.name ?? model.inputs[0].name,
+    output: metadata.tfjs?.output?.name ?? model.outputs[0].name,
+  };
+}
+
+async function predict({ model, io }, input, shape) {
+  const output = tf.tidy(() => model.execute({ [io.input]: tf.tensor4d(input, shape) }, io.output));
   try {
     return await output.data();
   } finally {
@@ -93,7 +99,8 @@ async function predict(model, input, shape) {
 async function fetchModel() {
   const { metadata, version } = await loadMetadata();
   // The version in the URL keys the service worker's cache: a new model is a new URL.
-  const artifacts = await tf.io.http(new URL(`model.json?v=${encodeURIComponent(version)}`, MODEL_DIR).href).load();
+  const file = metadata.tfjs?.model ?? "model.json";
+  const artifacts = await tf.io.http(new URL(`${file}?v=${encodeURIComponent(version)}`, MODEL_DIR).href).load();
   return { metadata, version, artifacts };
 }
 
@@ -107,9 +114,10 @@ async function init({ backend = "auto", threads = "auto" } = {}) {
   const model = await loadGraphModel(tf.io.fromMemory(artifacts));
   const loadedMs = performance.now() - started;
   const { height, width, channels } = metadata.input;
-  const warmup = await predict(model, new Float32Array(height * width * channels), [1, height, width, channels]);
+  const runner = { model, io: ioNames(model, metadata) };
+  const warmup = await predict(runner, new Float32Array(height * width * channels), [1, height, width, channels]);
   shapeResult(warmup, metadata, 0); // fails loudly if the model and metadata.json disagree
-  state = { model, metadata, version, shape: [1, height, width, channels] };
+  state = { runner, metadata, version, shape: [1, height, width, channels] };
   return {
     ...(await backendDetails(running)),
     crossOriginIsolated: self.crossOriginIsolated === true,
@@ -132,11 +140,11 @@ async function prepare(file, name, frame) {
 }
 
 async function classify({ file, name, frame }) {
-  const { model, metadata, shape } = requireModel();
+  const { runner, metadata, shape } = requireModel();
   const t0 = performance.now();
   const { image, input, dicom, frames, frame: shown } = await prepare(file, name, frame);
   const t1 = performance.now();
-  const probabilities = await predict(model, input, shape);
+  const probabilities = await predict(runner, input, shape);
   const t2 = performance.now();
   const result = shapeResult(probabilities, metadata, t2 - t0);
   const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
@@ -153,27 +161,16 @@ async function classify({ file, name, frame }) {
 }
 
 async function explain({ file, name, frame, label }) {
-  const { model, metadata, shape } = requireModel();
+  const { runner, metadata, shape } = requireModel();
   const started = performance.now();
   const { input } = await prepare(file, name, frame);
   const [, height, width, channels] = shape;
-  const base = await predict(model, input, shape);
-  const classIndex = label == null ? base.indexOf(Math.max(...base)) : metadata.labels.indexOf(label);
-  if (classIndex < 0) throw new Error(`Unknown label ${label}; the model's labels are ${metadata.labels.join(", ")}.`);
-  const { patch, stride } = occlusionSettings(height, width);
-  const patches = occlusionPatches(height, width, patch, stride);
-  const size = height * width * channels;
-  const batch = new Float32Array(EXPLAIN_BATCH * size);
-  const scores = new Float32Array(patches.length);
-  for (let start = 0; start < patches.length; start += EXPLAIN_BATCH) {
-    const chunk = patches.slice(start, start + EXPLAIN_BATCH);
-    fillOccludedBatch(input, { height, width, channels }, chunk, patch, FILL_VALUE, batch);
-    const out = await predict(model, batch.subarray(0, chunk.length * size), [chunk.length, height, width, channels]);
-    chunk.forEach((_, k) => { scores[start + k] = out[k * metadata.labels.length + classIndex]; });
-  }
-  const map = occlusionMap(base[classIndex], scores, patches, height, width, patch);
-  return { map, height, width, label: metadata.labels[classIndex], patch, stride, passes: patches.length,
-    ms: performance.now() - started };
+  const classIndex = label == null ? null : metadata.labels.indexOf(label);
+  if (classIndex === -1) throw new Error(`Unknown label ${label}; the model's labels are ${metadata.labels.join(", ")}.`);
+  const predictBatch = (batch, n) => predict(runner, batch, [n, height, width, channels]);
+  const explained = await occlusionSensitivity(predictBatch, input, { height, width, channels }, classIndex);
+  return { map: explained.map, height, width, label: metadata.labels[explained.classIndex], patch: explained.patch,
+    stride: explained.stride, passes: explained.passes, ms: performance.now() - started };
 }
 
 async function render({ file, name, frame }) {

@@ -1,0 +1,72 @@
+// Runs the page's own modules on inputs from Python, for the parity tests in tests/
+// (test_page_parity.py, test_explain.py): the Python reference and the page must agree.
+//
+//   node frontend/tests/helpers/parity.mjs job.json
+//
+// Arrays travel as raw little-endian float32 files. Jobs:
+//   {"task": "model_input", "pixels", "width", "height", "channels", "input": {height, width, channels}, "out"}
+//   {"task": "dicom", "file", "frame": null | n, "out"}           -> out holds the decoded data;
+//                                                                   stdout: {width, height, channels, frames, frame}
+//   {"task": "occlusion_map", "base", "scores", "height", "width", "out"}
+//   {"task": "explain", "model_dir", "input_name", "output_name", "pixels", "input": {...}, "class_index", "out"}
+import { readFile, writeFile } from "node:fs/promises";
+
+import { dicomPixels, readDicom } from "../../js/dicom.js";
+import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/explain.js";
+import { toModelInput } from "../../js/preprocess.js";
+
+async function readFloats(file) {
+  const bytes = await readFile(file);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+const writeFloats = (file, array) => writeFile(file, Buffer.from(Float32Array.from(array).buffer));
+
+const TASKS = {
+  async model_input(job) {
+    const image = { width: job.width, height: job.height, channels: job.channels, data: await readFloats(job.pixels) };
+    await writeFloats(job.out, toModelInput(image, job.input));
+    return {};
+  },
+
+  async dicom(job) {
+    const dicom = readDicom(new Uint8Array(await readFile(job.file)), { name: job.file, frame: job.frame ?? null });
+    const image = dicomPixels(dicom);
+    await writeFloats(job.out, image.data);
+    return { width: image.width, height: image.height, channels: image.channels, frames: dicom.frames, frame: dicom.frame };
+  },
+
+  async occlusion_map(job) {
+    const { patch, stride } = occlusionSettings(job.height, job.width);
+    const patches = occlusionPatches(job.height, job.width, patch, stride);
+    await writeFloats(job.out, occlusionMap(job.base, await readFloats(job.scores), patches, job.height, job.width, patch));
+    return { patch, stride, passes: patches.length };
+  },
+
+  async explain(job) {
+    // TF.js from node_modules with the cpu backend: the same kernels' maths as the page's wasm.
+    const tf = await import("@tensorflow/tfjs-core");
+    await import("@tensorflow/tfjs-backend-cpu");
+    const { loadGraphModelFromDir } = await import("../../../convert/verify.mjs");
+    await tf.setBackend("cpu");
+    const model = await loadGraphModelFromDir(job.model_dir);
+    const { height, width, channels } = job.input;
+    const predictBatch = async (batch, n) => {
+      const output = tf.tidy(() => model.execute({ [job.input_name]: tf.tensor4d(batch, [n, height, width, channels]) }, job.output_name));
+      const values = await output.data();
+      output.dispose();
+      return values;
+    };
+    const result = await occlusionSensitivity(predictBatch, await readFloats(job.pixels), job.input, job.class_index);
+    await writeFloats(job.out, result.map);
+    return { class_index: result.classIndex, probabilities: [...result.probabilities], patch: result.patch, passes: result.passes };
+  },
+};
+
+const job = JSON.parse(await readFile(process.argv[2], "utf8"));
+try {
+  process.stdout.write(JSON.stringify(await TASKS[job.task](job)));
+} catch (err) {
+  process.stderr.write(`${err.name}: ${err.message}\n`);
+  process.exitCode = 1;
+}
