@@ -40,5 +40,27 @@ test: install chromium
 	$(PY) -m pytest -q
 	node --test frontend/tests/
 
+# The site (site/, README "Server"). Locally, a fresh secret key per run is enough: the site
+# signs nothing that must outlive a restart. Production sets its own DJANGO_SECRET_KEY.
+STATIC_STAMP := site/staticfiles/.collected
+SITE_ENV = export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+.PHONY: bench-api
+
+# frontend/ -> site/staticfiles/: compressed copies and a content-hash manifest for whitenoise.
+# Reruns only when a file of the page or the site changes; restart a running server afterwards.
+static: $(STATIC_STAMP)
+
+$(STATIC_STAMP): $(PY_STAMP) $(VENDOR_STAMP) $(shell find frontend site/mri_site -type f -not -path 'frontend/vendor/*' -not -path 'frontend/tests/*' -not -path '*/__pycache__/*' 2>/dev/null)
+	$(SITE_ENV); $(PY) site/manage.py collectstatic --noinput --clear -v 0
+	touch $@
+
+serve: install static
+	$(SITE_ENV); exec $(VENV)/bin/gunicorn -c site/gunicorn.conf.py --bind 127.0.0.1:$(PORT)
+
+# 8 concurrent clients against a real gunicorn on loopback, then the page (headless Chromium)
+# against the API on real slices; writes reports/bench-api.md.
+bench-api: install static chromium
+	$(SITE_ENV); $(PY) bench/api_bench.py --agreement 200 --report reports/bench-api.md
+
 clean:
 	rm -rf $(VENV) node_modules frontend/vendor site/staticfiles

@@ -1,0 +1,136 @@
+"""The shipped Keras model, loaded once per process and shared by the request threads.
+
+The model and its metadata.json come from MRI_MODEL_DIR (frontend/model/, the files the page
+downloads), and the image goes through training.images.load_model_input, the preprocessing the
+page's JavaScript is tested against. So the API answers what the page answers.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.images import load_model_input
+
+log = logging.getLogger(__name__)
+
+
+class ModelUnavailable(RuntimeError):
+    """The model could not be loaded; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class Metadata:
+    labels: tuple[str, ...]
+    no_tumor_label: str
+    height: int
+    width: int
+    channels: int
+    architecture: str
+
+    @classmethod
+    def from_file(cls, path: Path) -> Metadata:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            labels = tuple(str(label) for label in raw["labels"])
+            shape = raw["input"]
+            metadata = cls(labels, str(raw["no_tumor_label"]), int(shape["height"]),
+                           int(shape["width"]), int(shape["channels"]),
+                           str(raw.get("architecture", "unknown")))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise ModelUnavailable(f"{path} is missing or not valid model metadata ({err!r}); "
+                                   "re-export the model with convert/.") from err
+        if metadata.no_tumor_label not in labels or metadata.channels not in (1, 3):
+            raise ModelUnavailable(f"{path}: no_tumor_label must be one of the labels and channels "
+                                   "1 or 3; re-export the model with convert/.")
+        return metadata
+
+
+class Classifier:
+    def __init__(self, model_dir: Path, tf_threads: int = 1):
+        _limit_tensorflow_threads(tf_threads)
+        import tensorflow as tf
+
+        from training.models import load_model
+
+        self.metadata = Metadata.from_file(model_dir / "metadata.json")
+        model_path = model_dir / "model.h5"
+        try:
+            self.model = load_model(str(model_path))
+        except Exception as err:  # h5py/Keras raise many types for a missing or damaged file
+            raise ModelUnavailable(f"{model_path} could not be loaded ({err}); restore it or "
+                                   "re-export the model with convert/.") from err
+        m = self.metadata
+        takes, gives = tuple(self.model.input_shape), tuple(self.model.output_shape)
+        if takes != (None, m.height, m.width, m.channels) or gives != (None, len(m.labels)):
+            raise ModelUnavailable(
+                f"{model_path} takes {takes} and gives {gives}, but metadata.json says "
+                f"{m.height}x{m.width}x{m.channels} and {len(m.labels)} labels; ship them together.")
+        # One traced graph with a fixed signature: safe to call from many threads at once, and
+        # without model.predict's per-call set-up (several milliseconds for one image).
+        self._predict = tf.function(
+            lambda x: self.model(x, training=False),
+            input_signature=[tf.TensorSpec((1, m.height, m.width, m.channels), tf.float32)])
+        self.predict_array(np.zeros((m.height, m.width, m.channels), np.float32))  # trace, warm up
+
+    def predict_array(self, pixels: np.ndarray) -> np.ndarray:
+        """Model input [h, w, c] float32 0-255 -> probabilities in label order."""
+        return self._predict(pixels[None]).numpy()[0]
+
+    def classify(self, data: bytes, name: str) -> dict:
+        """Image bytes -> the DESIGN.md answer. Raises training.images.ImageDecodeError."""
+        m = self.metadata
+        started = time.perf_counter()
+        pixels = load_model_input(data, m.height, m.width, m.channels, name)
+        probabilities = self.predict_array(pixels)
+        ms = (time.perf_counter() - started) * 1000.0
+        by_label = {label: float(p) for label, p in zip(m.labels, probabilities)}
+        return {
+            "label": m.labels[int(np.argmax(probabilities))],
+            "probabilities": by_label,
+            "tumor_probability": 1.0 - by_label[m.no_tumor_label],
+            "model": m.architecture,
+            "ms": round(ms, 2),
+        }
+
+
+def _limit_tensorflow_threads(threads: int) -> None:
+    if threads <= 0:
+        return  # TensorFlow's default: one thread per core
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        # TensorFlow was already running in this process (tests); its setting stands.
+        log.debug("TensorFlow threads already fixed; MRI_TF_THREADS not applied")
+
+
+_classifier: Classifier | None = None
+_lock = threading.Lock()
+
+
+def get_classifier() -> Classifier:
+    """The process's classifier, loaded on first use; concurrent first calls load it once.
+    A failed load is not remembered, so a restored model file is picked up by the next request."""
+    global _classifier
+    if _classifier is None:
+        with _lock:
+            if _classifier is None:
+                from django.conf import settings
+
+                started = time.perf_counter()
+                _classifier = Classifier(Path(settings.MRI_MODEL_DIR), settings.MRI_TF_THREADS)
+                log.info("model %s loaded from %s in %.1f s", _classifier.metadata.architecture,
+                         settings.MRI_MODEL_DIR, time.perf_counter() - started)
+    return _classifier
+
+
+def model_is_loaded() -> bool:
+    return _classifier is not None
