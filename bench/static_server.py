@@ -51,6 +51,13 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
             return str(self.model_dir / clean[len("/model/"):])
         return super().translate_path(path)
 
+    def copyfile(self, source, outputfile) -> None:
+        # Count what is sent, for the page's transfer budget (bench/page_bench.py).
+        start = source.tell()
+        super().copyfile(source, outputfile)
+        with self.server.count_lock:
+            self.server.bytes_sent += source.tell() - start
+
     def end_headers(self) -> None:
         if self.send_security_headers:
             for name, value in SECURITY_HEADERS.items():
@@ -66,7 +73,10 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
 def make_server(port: int = 0, model_dir: pathlib.Path | None = None, headers: bool = True) -> http.server.ThreadingHTTPServer:
     """A server on 127.0.0.1 (port 0: any free port); call serve_in_thread or serve_forever."""
     handler = functools.partial(FrontendHandler, model_dir=model_dir, headers=headers)
-    return http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.bytes_sent = 0  # response bodies, all requests
+    server.count_lock = threading.Lock()
+    return server
 
 
 def serve_in_thread(server: http.server.ThreadingHTTPServer) -> str:

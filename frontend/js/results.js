@@ -84,24 +84,26 @@ export function inputStatistics(input, { height, width, channels }) {
 }
 
 /**
- * The reliability rule: a list of sentences, empty when the result can be read at face value.
- * `stats` is inputStatistics(...) plus `chroma` (meanChroma of the decoded image).
+ * The reliability rule: [{code, message}], empty when the result can be read at face value.
+ * Codes: "low-confidence" (the model is unsure) and, for inputs unlike brain MRI slices,
+ * "colour", "uniform", "no-background". `stats` is inputStatistics(...) plus `chroma`
+ * (meanChroma of the decoded image).
  */
 export function reliabilityWarnings(result, stats) {
   const r = RELIABILITY;
   const warnings = [];
   const confidence = Math.max(...Object.values(result.probabilities));
   if (confidence < r.minConfidence) {
-    warnings.push(`The model is unsure: its top answer has only ${percent(confidence)} probability.`);
+    warnings.push({ code: "low-confidence", message: `The model is unsure: its top answer has only ${percent(confidence)} probability.` });
   }
   if (stats.chroma > r.maxChroma) {
-    warnings.push("This is a colour image; MRI slices are grayscale, so it may not be a brain MRI.");
+    warnings.push({ code: "colour", message: "This is a colour image; MRI slices are grayscale, so it may not be a brain MRI." });
   }
   if (stats.contrast < r.minContrast) {
-    warnings.push("The image is almost uniform; there is little for the model to read.");
+    warnings.push({ code: "uniform", message: "The image is almost uniform; there is little for the model to read." });
   }
   if (stats.borderDark < r.minBorderDark || stats.mean > r.maxMean) {
-    warnings.push("The image lacks the dark background around a brain slice; it may not be a brain MRI, or it is cropped unlike the training images.");
+    warnings.push({ code: "no-background", message: "The image lacks the dark background around a brain slice; it may not be a brain MRI, or it is cropped unlike the training images." });
   }
   return warnings;
 }

@@ -152,7 +152,8 @@ async function classify({ file, name, frame }) {
   return {
     ...result,
     uncertain: warnings.length > 0,
-    warnings,
+    warnings: warnings.map((w) => w.message),
+    flags: warnings.map((w) => w.code),
     dicom,
     frames,
     frame: shown,

@@ -55,13 +55,17 @@ describe("reliabilityWarnings", () => {
   });
   it("flags a spread-out answer", () => {
     const unsure = shapeResult([0.4, 0.3, 0.2, 0.1], METADATA, 0);
-    assert.match(reliabilityWarnings(unsure, MRI_LIKE)[0], /unsure: its top answer has only 40\.0/);
+    const [warning] = reliabilityWarnings(unsure, MRI_LIKE);
+    assert.equal(warning.code, "low-confidence");
+    assert.match(warning.message, /unsure: its top answer has only 40\.0/);
   });
   it("flags colour, uniform and background-less images", () => {
-    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, chroma: RELIABILITY.maxChroma + 1 }).join(), /colour image/);
-    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, contrast: 1 }).join(), /almost uniform/);
-    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, borderDark: 0.1 }).join(), /dark background/);
-    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, mean: 200 }).join(), /dark background/);
+    const codes = (stats) => reliabilityWarnings(confident, { ...MRI_LIKE, ...stats }).map((w) => w.code);
+    assert.deepEqual(codes({ chroma: RELIABILITY.maxChroma + 1 }), ["colour"]);
+    assert.deepEqual(codes({ contrast: 1 }), ["uniform"]);
+    assert.deepEqual(codes({ borderDark: 0.1 }), ["no-background"]);
+    assert.deepEqual(codes({ mean: 200 }), ["no-background"]);
+    assert.match(reliabilityWarnings(confident, { ...MRI_LIKE, chroma: 50 })[0].message, /colour image/);
   });
 });
 
