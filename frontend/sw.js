@@ -60,7 +60,9 @@ self.addEventListener("activate", (event) => {
 // The page tells us the model version it loaded, so that the model is cached even on the first
 // visit, before this worker controlled the page.
 self.addEventListener("message", (event) => {
-  if (event.data?.type === "cache-model") event.waitUntil(cacheModel(String(event.data.version)));
+  if (event.data?.type === "cache-model") {
+    event.waitUntil(cacheModel(String(event.data.version), String(event.data.model ?? "model.json")));
+  }
 });
 
 self.addEventListener("fetch", (event) => {
@@ -82,9 +84,9 @@ function versionedUrl(path, version) {
   return url.href;
 }
 
-async function cacheModel(version) {
+async function cacheModel(version, modelFile) {
   const cache = await caches.open(MODEL_CACHE);
-  const modelUrl = versionedUrl("model.json", version);
+  const modelUrl = versionedUrl(modelFile, version);
   if (!(await cache.match(modelUrl))) {
     const response = await fetch(modelUrl);
     if (!response.ok) return;
@@ -137,7 +139,9 @@ async function staleWhileRevalidate(event, request) {
   // Navigations (with or without ?backend=... and the like) are the page itself.
   const key = request.mode === "navigate" ? scope.href : request;
   const cached = await cache.match(key, { ignoreSearch: request.mode === "navigate" });
-  const refresh = fetch(request).then(async (response) => {
+  // Revalidate with the server even where HTTP caching would allow reuse, so code and libraries
+  // stay in step.
+  const refresh = fetch(request, { cache: "no-cache" }).then(async (response) => {
     if (response.ok && response.type === "basic") await cache.put(key, response.clone());
     return response;
   });

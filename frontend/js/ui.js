@@ -17,6 +17,12 @@ function element(tag, { className, text, attrs } = {}, children = []) {
   return node;
 }
 
+// A probability change in percentage points, with enough digits to show small ones.
+function points(p) {
+  const value = p * 100;
+  return `${value >= 1 ? value.toFixed(1) : value.toPrecision(2)} percentage points`;
+}
+
 function seconds(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -307,10 +313,12 @@ export function startApp(classifier) {
     const context = canvas.getContext("2d");
     context.imageSmoothingEnabled = true;
     context.imageSmoothingQuality = "high";
+    // The map is made of overlapping patches; a blur of about half a patch hides their edges.
+    context.filter = `blur(${((canvas.width / explanation.width) * explanation.stride) / 2}px)`;
     context.drawImage(small, 0, 0, canvas.width, canvas.height);
     caption.textContent = peak > 0
       ? `Heatmap for "${label}": bright where hiding a ${explanation.patch}-pixel square (of the ` +
-        `${explanation.width}-pixel input) lowered its probability most, by up to ${percent(peak)}. ` +
+        `${explanation.width}-pixel input) lowered its probability most, by up to ${points(peak)}. ` +
         `${explanation.passes} passes in ${seconds(explanation.ms)}.`
       : `Hiding any part of the image did not lower the probability of "${label}": no region stands out.`;
   }
