@@ -5,8 +5,9 @@
 //   refreshed behind it, so an updated page arrives, whole, on the visit after.
 // - model/metadata.json: network first (the cache only when offline). The worker derives the
 //   model's version from it and loads model.json?v=<version>, whose shards inherit the query.
-// - Versioned model files: cache first; they never change under the same version. When a new
-//   version is cached, the old one is deleted.
+// - Versioned model files: cache first; they never change under the same version. The page's
+//   worker puts each model it loads into the same cache (and deletes other versions), so the
+//   model is kept even from a first visit, before this worker controls the page.
 // - Anything else (other origins, POST /api/predict): not touched.
 const CACHE_VERSION = 1;
 const APP_CACHE = `app-v${CACHE_VERSION}`;
@@ -57,14 +58,6 @@ self.addEventListener("activate", (event) => {
   })());
 });
 
-// The page tells us the model version it loaded, so that the model is cached even on the first
-// visit, before this worker controlled the page.
-self.addEventListener("message", (event) => {
-  if (event.data?.type === "cache-model") {
-    event.waitUntil(cacheModel(String(event.data.version), String(event.data.model ?? "model.json")));
-  }
-});
-
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
@@ -77,40 +70,6 @@ self.addEventListener("fetch", (event) => {
   }
   event.respondWith(staleWhileRevalidate(event, request));
 });
-
-function versionedUrl(path, version) {
-  const url = new URL(path, new URL("model/", scope));
-  url.searchParams.set("v", version);
-  return url.href;
-}
-
-async function cacheModel(version, modelFile) {
-  const cache = await caches.open(MODEL_CACHE);
-  const modelUrl = versionedUrl(modelFile, version);
-  if (!(await cache.match(modelUrl))) {
-    const response = await fetch(modelUrl);
-    if (!response.ok) return;
-    const manifest = await response.clone().json();
-    const shards = manifest.weightsManifest.flatMap((group) => group.paths).map((p) => versionedUrl(p, version));
-    await Promise.all(shards.map(async (shard) => {
-      if (!(await cache.match(shard))) await cache.put(shard, await fetch(shard));
-    }));
-    await cache.put(modelUrl, response);
-  }
-  const metadataUrl = new URL("model/metadata.json", scope).href;
-  if (!(await cache.match(metadataUrl))) {
-    const metadata = await fetch(metadataUrl, { cache: "no-cache" });
-    if (metadata.ok) await cache.put(metadataUrl, metadata);
-  }
-  await dropOtherVersions(cache, version);
-}
-
-async function dropOtherVersions(cache, version) {
-  for (const request of await cache.keys()) {
-    const v = new URL(request.url).searchParams.get("v");
-    if (v !== null && v !== version) await cache.delete(request);
-  }
-}
 
 async function modelFile(request) {
   const cache = await caches.open(MODEL_CACHE);

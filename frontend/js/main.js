@@ -37,9 +37,7 @@ async function registerServiceWorker() {
   }
   try {
     await navigator.serviceWorker.register("./sw.js");
-    const registration = await navigator.serviceWorker.ready;
-    const { version, metadata } = await classifier.info;
-    registration.active.postMessage({ type: "cache-model", version, model: metadata.tfjs?.model ?? "model.json" });
+    await navigator.serviceWorker.ready;
     status.textContent = "Offline use: ready. The page and the model are saved in this browser; it works without a network.";
   } catch (err) {
     status.textContent = `Offline use: not available (${err.message}).`;

@@ -66,15 +66,56 @@ async function backendDetails({ name, module }) {
   };
 }
 
-async function loadMetadata() {
-  const response = await fetch(new URL("metadata.json", MODEL_DIR), { cache: "no-cache" });
+// The service worker's cache of the model (sw.js serves from it offline).
+const MODEL_CACHE = "model";
+
+async function fetchOk(url, init) {
+  const response = await fetch(url, init);
   if (!response.ok) {
-    throw new Error(`model/metadata.json could not be loaded (HTTP ${response.status}); the page needs ` +
-      "the model folder beside it.");
+    const name = url.pathname.slice(MODEL_DIR.pathname.length);
+    throw new Error(`model/${name} could not be loaded (HTTP ${response.status}); the page needs the model ` +
+      "folder beside it.");
   }
-  const text = await response.text();
+  return response;
+}
+
+// Keeps this model for offline use and drops any other version. The files were just downloaded,
+// so this costs no request (a first visit's fetches happen before the service worker controls
+// the page, so it cannot cache them itself).
+async function keepForOffline(responses, version) {
+  if (!self.caches) return; // plain-http hosts other than localhost have no Cache API
+  const cache = await caches.open(MODEL_CACHE);
+  await Promise.all(responses.map(([url, response]) => cache.put(url, response)));
+  for (const request of await cache.keys()) {
+    const v = new URL(request.url).searchParams.get("v");
+    if (v !== null && v !== version) await cache.delete(request);
+  }
+}
+
+// metadata.json, model.json and its weights: fetched while the backend starts (fetching needs no
+// backend). The version in the model's URLs keys the caches: a new model is a new URL.
+async function fetchModel() {
+  const metadataUrl = new URL("metadata.json", MODEL_DIR);
+  const metadataResponse = await fetchOk(metadataUrl, { cache: "no-cache" });
+  const text = await metadataResponse.clone().text();
   const metadata = checkMetadata(JSON.parse(text));
-  return { metadata, version: await modelVersion(metadata, text) };
+  const version = modelVersion(metadata, text);
+  const versioned = (name) => {
+    const url = new URL(name, MODEL_DIR);
+    url.searchParams.set("v", version);
+    return url;
+  };
+  const modelUrl = versioned(metadata.tfjs?.model ?? "model.json");
+  const modelResponse = await fetchOk(modelUrl);
+  const modelJson = await modelResponse.clone().json();
+  const shards = await Promise.all(modelJson.weightsManifest.flatMap((group) => group.paths)
+    .map(async (path) => [versioned(path), await fetchOk(versioned(path))]));
+  const buffers = await Promise.all(shards.map(([, response]) => response.clone().arrayBuffer()));
+  const artifacts = await tf.io.getModelArtifactsForJSON(modelJson, async (manifest) =>
+    [manifest.flatMap((group) => group.weights), tf.io.concatenateArrayBuffers(buffers)]);
+  keepForOffline([[metadataUrl, metadataResponse], [modelUrl, modelResponse], ...shards], version)
+    .catch(() => undefined); // offline use is a bonus; classifying does not depend on it
+  return { metadata, version, artifacts };
 }
 
 // The graph's input and output node names: the converter records them in metadata.json ("tfjs");
@@ -93,15 +134,6 @@ async function predict({ model, io }, input, shape) {
   } finally {
     output.dispose();
   }
-}
-
-// model.json and its weights, fetched while the backend starts (fetching needs no backend).
-async function fetchModel() {
-  const { metadata, version } = await loadMetadata();
-  // The version in the URL keys the service worker's cache: a new model is a new URL.
-  const file = metadata.tfjs?.model ?? "model.json";
-  const artifacts = await tf.io.http(new URL(`${file}?v=${encodeURIComponent(version)}`, MODEL_DIR).href).load();
-  return { metadata, version, artifacts };
 }
 
 async function init({ backend = "auto", threads = "auto" } = {}) {

@@ -1,6 +1,7 @@
 // The static site as a whole: what the service worker caches, what the vendor step produced, and
 // the rules a strict Content-Security-Policy imposes on the HTML.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -13,6 +14,16 @@ function appFiles() {
   const list = read("sw.js").match(/const APP_FILES = (\[[\s\S]*?\]);/)[1];
   return JSON.parse(list.replace(/,\s*\]$/, "]"));
 }
+
+describe("every script", () => {
+  it("parses (the browser-only ones too: worker, UI, service worker)", () => {
+    const scripts = [...readdirSync(path.join(FRONTEND, "js")).map((f) => `js/${f}`), "sw.js"];
+    for (const script of scripts) {
+      const checked = spawnSync(process.execPath, ["--check", path.join(FRONTEND, script)], { encoding: "utf8" });
+      assert.equal(checked.status, 0, `${script}: ${checked.stderr}`);
+    }
+  });
+});
 
 describe("service worker", () => {
   it("precaches every module and stylesheet of the page, and only files that exist", () => {
