@@ -370,15 +370,15 @@ def report(result: dict) -> str:
     loads = [", ".join(f"{x:.2f}" for x in result[key]) for key in ("load_before", "load_after")]
     return f"""# API benchmark: POST /api/predict
 
-Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench-api`
-(`bench/api_bench.py`).
+Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC with `bench/api_bench.py` (`make bench-api`
+runs it). Rerun it on a quiet machine before comparing figures.
 
 ## Set-up
 - Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}),
   Python {platform.python_version()}, Linux.
 - Server: gunicorn (site/gunicorn.conf.py) on 127.0.0.1, {c['workers']} workers x
   {c['threads']} threads (gthread), TensorFlow {c['tf_threads']} thread(s) per op, access log off.
-- Model: {result['model_note']}.
+- Model: {result['model_note']}.{(chr(10) + "- Note: " + c["note"]) if c.get("note") else ""}
 - Clients: {c['clients']} threads in one process on the same machine (they share its cores with
   the server), each with its own keep-alive connection; {c['requests']} measured requests after
   {WARMUP} unmeasured ones.
@@ -448,6 +448,7 @@ def main(argv=None):
     parser.add_argument("--agreement", type=int, default=0, metavar="N",
                         help="also compare the page (headless Chromium) with the API on N real "
                              "slices, as PNG and as JPEG (default: 0, off)")
+    parser.add_argument("--note", help="a sentence for the report's set-up (e.g. which model and why)")
     parser.add_argument("--report", type=Path, help="write the Markdown report here")
     args = parser.parse_args(argv)
     result = measure(args)

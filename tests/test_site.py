@@ -282,6 +282,20 @@ def test_replaced_model_is_served_new_under_the_same_name(tmp_path):
         assert client.get("/vendor/lib.js", HTTP_IF_NONE_MATCH=unchanged_etag).status_code == 304
 
 
+def test_development_server_serves_frontend_edits_at_once(tmp_path):
+    frontend, static_root = write_frontend(tmp_path / "frontend"), tmp_path / "static"
+    collect(frontend, static_root)
+    (frontend / "js/app.js").write_text("export const edited = true;\n")
+    with override_settings(STATICFILES_DIRS=[frontend], STATIC_ROOT=static_root,
+                           WHITENOISE_AUTOREFRESH=True, WHITENOISE_USE_FINDERS=True):
+        client = Client()
+        response = client.get("/js/app.js")
+        assert b"".join(response.streaming_content) == b"export const edited = true;\n"
+        # Not the manifest's hash of the collected (older) copy: that would answer 304.
+        manifest = json.loads((static_root / "staticfiles.json").read_text())["paths"]
+        assert manifest["js/app.js"].split(".")[-2] not in response["ETag"]
+
+
 def test_source_map_comment_naming_a_missing_file_is_served_as_is(client):
     body = b"".join(client.get("/vendor/lib.js").streaming_content)
     assert body.endswith(b"//# sourceMappingURL=lib.js.map\n")
@@ -535,6 +549,7 @@ def test_missing_model_is_503_and_the_page_still_served(client, tmp_path, monkey
     monkeypatch.setattr(classifier_module, "_classifier", None)
     with override_settings(MRI_MODEL_DIR=tmp_path):
         assert_error(upload(client, png_bytes()), 503, "not available")
+        assert_error(client.get("/api/model"), 503, "not available")
         health = client.get("/api/health")
         assert health.status_code == 503 and health.json()["model_loaded"] is False
         assert client.get("/").status_code == 200

@@ -25,7 +25,6 @@ any DICOM field (a file name can hold a patient's name).
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -65,6 +64,14 @@ def megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):g} MB"
 
 
+def content_length(request) -> int | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
 @csrf_exempt
 def predict(request):
     started = time.perf_counter()
@@ -86,22 +93,24 @@ def _predict(request) -> tuple[HttpResponse, str | None, int]:
                           f"'{FIELD}', as a form upload or curl -F {FIELD}=@scan.png does; this "
                           f"request was {sent}."), None, 0
     max_bytes = settings.MRI_MAX_UPLOAD_BYTES
-    too_large = error(413, f"The upload is larger than the {megabytes(max_bytes)} the server "
-                           "accepts; send a single slice, or a smaller export of it.")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or "")
-    except ValueError:
+
+    def too_large() -> JsonResponse:
+        return error(413, f"The upload is larger than the {megabytes(max_bytes)} the server "
+                          "accepts; send a single slice, or a smaller export of it.")
+
+    length = content_length(request)
+    if length is None:
         return error(411, "The request has no Content-Length; send the file in one piece "
                           "(not chunked)."), None, 0
     if length > max_bytes + settings.MULTIPART_OVERHEAD_BYTES:
-        return too_large, None, length
+        return too_large(), None, length
 
     try:
         upload = request.FILES.get(FIELD)
         other_files = [field for field in request.FILES if field != FIELD]
         text_fields = list(request.POST)
     except UploadTooLarge:
-        return too_large, None, length
+        return too_large(), None, length
     except RequestDataTooBig:
         return error(413, f"The form's text fields are too large; send the image as a file in the "
                           f"field '{FIELD}'."), None, length
@@ -121,7 +130,7 @@ def _predict(request) -> tuple[HttpResponse, str | None, int]:
         return error(400, f"No image in the form field '{FIELD}': {hint}."), None, length
     name = (upload.name or "The upload")[:MAX_NAME_CHARS]
     if upload.size > max_bytes:
-        return too_large, None, upload.size
+        return too_large(), None, upload.size
 
     data = upload.read()
     try:
@@ -143,16 +152,16 @@ def _predict(request) -> tuple[HttpResponse, str | None, int]:
 
 
 def model_metadata(request):
-    """metadata.json of the model the API runs: labels in output order, input size, metrics."""
+    """metadata.json of the model that answers /api/predict (as read when it was loaded, so the
+    two never disagree): labels in output order, input size, metrics."""
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request, ("GET", "HEAD"))
-    path = settings.MRI_MODEL_DIR / "metadata.json"
     try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        log.exception("%s could not be read", path)
-        return error(503, "The model's metadata is not available right now.")
-    response = JsonResponse(metadata)
+        classifier = get_classifier()
+    except ModelUnavailable:
+        log.exception("the model could not be loaded")
+        return error(503, "The server's model is not available right now.")
+    response = JsonResponse(classifier.metadata.document)
     response["Cache-Control"] = "no-cache"
     return response
 

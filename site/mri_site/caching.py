@@ -28,6 +28,8 @@ This module has no Django imports at module level: settings.py imports it.
 """
 from __future__ import annotations
 
+import os
+
 REVALIDATE = "no-cache"
 
 
@@ -58,6 +60,8 @@ def set_cache_control(headers, path: str, url: str) -> None:
     value = cache_control_for(url, hashed, settings.MRI_VENDOR_MAX_AGE)
     if value is not None:
         headers["Cache-Control"] = value
+    if not path.startswith(os.path.join(settings.STATIC_ROOT, "")):
+        return  # served from frontend/ itself (development): the manifest may describe older files
     name = url[len(settings.STATIC_URL):]
     if name == "" or name.endswith("/"):
         name += "index.html"  # whitenoise serves index.html at its folder's URL

@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ class Metadata:
     width: int
     channels: int
     architecture: str
+    document: dict = field(compare=False, repr=False)  # metadata.json as read, for GET /api/model
 
     @classmethod
     def from_file(cls, path: Path) -> Metadata:
@@ -41,7 +42,7 @@ class Metadata:
             shape = raw["input"]
             metadata = cls(labels, str(raw["no_tumor_label"]), int(shape["height"]),
                            int(shape["width"]), int(shape["channels"]),
-                           str(raw.get("architecture", "unknown")))
+                           str(raw.get("architecture", "unknown")), raw)
         except (OSError, ValueError, KeyError, TypeError) as err:
             raise ModelUnavailable(f"{path} is missing or not valid model metadata ({err!r}); "
                                    "re-export the model with convert/.") from err
