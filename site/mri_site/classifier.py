@@ -6,6 +6,7 @@ page's JavaScript is tested against. So the API answers what the page answers.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -77,7 +78,9 @@ class Classifier:
         self._predict = tf.function(
             lambda x: self.model(x, training=False),
             input_signature=[tf.TensorSpec((1, m.height, m.width, m.channels), tf.float32)])
-        self.predict_array(np.zeros((m.height, m.width, m.channels), np.float32))  # trace, warm up
+        # Trace the graph and warm up the whole path (decoder, resize kernel, model) before the
+        # first request, so that it does not pay for them.
+        self.classify(_blank_png(), "warm-up.png")
 
     def predict_array(self, pixels: np.ndarray) -> np.ndarray:
         """Model input [h, w, c] float32 0-255 -> probabilities in label order."""
@@ -98,6 +101,14 @@ class Classifier:
             "model": m.architecture,
             "ms": round(ms, 2),
         }
+
+
+def _blank_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _limit_tensorflow_threads(threads: int) -> None:
