@@ -80,15 +80,27 @@ export function startApp(classifier) {
 
   function renderModelCard(info) {
     $("card-disclaimer").textContent = DISCLAIMER;
-    const sections = modelCard(info.metadata, info.version).map(({ title, rows: facts, notes }) => {
+    const sections = modelCard(info.metadata, info.version).map(({ title, rows: facts, tables, notes }) => {
       const parts = [element("h3", { text: title })];
       if (facts.length) {
         parts.push(element("dl", {}, facts.flatMap(([label, value]) => [element("dt", { text: label }), element("dd", { text: value })])));
       }
+      if (tables.length) parts.push(element("div", { className: "card-tables" }, tables.map(factTable)));
       if (notes.length) parts.push(element("ul", {}, notes.map((note) => element("li", { text: note }))));
       return element("section", { attrs: { "aria-label": title } }, parts);
     });
     $("model-card").replaceChildren(...sections);
+  }
+
+  function factTable({ caption, columns, rows: cells }) {
+    return element("div", { className: "table-wrap card-table" }, [element("table", {}, [
+      element("caption", { text: caption }),
+      element("thead", {}, [element("tr", {}, columns.map((c) => element("th", { text: c, attrs: { scope: "col" } })))]),
+      element("tbody", {}, cells.map(([head, ...rest]) => element("tr", {}, [
+        element("th", { text: head, attrs: { scope: "row" } }),
+        ...rest.map((v) => element("td", { className: "numeric", text: v })),
+      ]))),
+    ])]);
   }
 
   // ---- adding files ------------------------------------------------------------------------
@@ -98,7 +110,7 @@ export function startApp(classifier) {
     const wasEmpty = rows.length === 0;
     for (const file of added) {
       const row = { id: nextId, file, name: file.webkitRelativePath || file.name, status: "queued", result: null,
-        error: null, frame: null, frames: 1, explanations: new Map(), tr: null };
+        error: null, frame: null, frames: 1, explanations: new Map(), tr: null, link: null };
       nextId += 1;
       row.tr = buildRow(row);
       rows.push(row);
@@ -163,6 +175,7 @@ export function startApp(classifier) {
     const tr = element("tr");
     const link = element("button", { className: "row-link", text: row.name, attrs: { type: "button" } });
     link.addEventListener("click", () => select(row, { focus: true }));
+    row.link = link;
     tr.append(element("td", {}, [link]), element("td"), element("td"), element("td"), element("td", { className: "numeric" }));
     row.tr = tr;
     updateRow(row);
@@ -171,7 +184,7 @@ export function startApp(classifier) {
 
   function updateRow(row) {
     const [nameCell, verdictCell, typeCell, confidenceCell, msCell] = row.tr.cells;
-    nameCell.querySelectorAll(".flag, .status-error").forEach((n) => n.remove());
+    nameCell.replaceChildren(row.link);
     if (row.status === "error") {
       nameCell.append(element("div", { className: "status-error", text: row.error }));
       verdictCell.replaceChildren(element("span", { className: "status-error", text: "Could not be read" }));
@@ -184,7 +197,7 @@ export function startApp(classifier) {
       return;
     }
     const verdict = tumourVerdict(row.result, metadata);
-    if (row.result.uncertain) nameCell.append(element("span", { className: "flag", text: "uncertain" }));
+    if (row.result.uncertain) nameCell.append(" ", element("span", { className: "flag", text: "uncertain" }));
     verdictCell.replaceChildren(element("span", {
       className: verdict.tumour ? "status-tumour" : "status-clear",
       text: `${verdict.headline} · ${percent(row.result.tumorProbability)}`,
