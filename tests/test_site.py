@@ -541,6 +541,14 @@ def test_cross_site_request_is_403(client):
     assert upload(client, png_bytes(), HTTP_SEC_FETCH_SITE="same-origin").status_code == 200
 
 
+def test_request_for_another_host_is_400(client):
+    response = client.get("/", HTTP_HOST="attacker.example")
+    assert_error(response, 400, "host")
+    for name, value in SECURITY_HEADERS.items():
+        assert response[name] == value, name
+    assert_error(upload(client, png_bytes(), HTTP_HOST="attacker.example"), 400, "host")
+
+
 def test_unknown_api_path_is_404(client):
     assert_error(client.get("/api/predict/"), 404, "/api/predict")
 

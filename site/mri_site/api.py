@@ -184,6 +184,11 @@ def health(request):
     return response
 
 
+def bad_request(request, exception=None):
+    return error(400, "The request could not be understood (for example, its Host header names "
+                      "a site this server does not serve).")
+
+
 def not_found(request, exception=None):
     where = f"Nothing at {request.path[:200]}"
     if request.path.startswith("/api/"):

@@ -40,3 +40,19 @@ class CrossOriginIsolationMiddleware:
         for name, value in CROSS_ORIGIN_ISOLATION_HEADERS.items():
             response[name] = value
         return response
+
+
+class AllowedHostsMiddleware:
+    """Refuse a Host header that is not in ALLOWED_HOSTS, for every request.
+
+    Django checks the Host header only when something asks for it (CommonMiddleware, CSRF,
+    absolute URLs); nothing in this site does, and whitenoise answers before any view. So ask
+    here, in front of whitenoise: DisallowedHost becomes a 400.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.get_host()
+        return self.get_response(request)

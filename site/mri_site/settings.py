@@ -73,9 +73,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "mri_site.middleware.CrossOriginIsolationMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Inside the header middleware (its 400 gets every header), outside whitenoise (which
+    # answers before any view, so before anything else would check the Host header).
+    "mri_site.middleware.AllowedHostsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # No CsrfViewMiddleware: no view reads a cookie or changes state (see mri_site/api.py). Add it
-    # before adding one that does.
+    # The API is csrf_exempt (mri_site/api.py says why); any view added later is protected.
+    "django.middleware.csrf.CsrfViewMiddleware",
 ]
 ROOT_URLCONF = "mri_site.urls"
 WSGI_APPLICATION = "mri_site.wsgi.application"
@@ -95,6 +98,7 @@ SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"  # for browsers older than CSP's frame-ancestors
+CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
 
 # --- The page: frontend/ served at "/" by whitenoise from collectstatic's copy. ------------------
 FRONTEND_DIR = env_path("MRI_FRONTEND_DIR", REPO_ROOT / "frontend")

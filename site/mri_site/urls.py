@@ -10,5 +10,6 @@ urlpatterns = [
     path("api/health", api.health, name="health"),
 ]
 
+handler400 = "mri_site.api.bad_request"
 handler404 = "mri_site.api.not_found"
 handler500 = "mri_site.api.server_error"
