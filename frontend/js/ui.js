@@ -17,6 +17,13 @@ function element(tag, { className, text, attrs } = {}, children = []) {
   return node;
 }
 
+// server - browser in percentage points, "+0.01 pts"; differences that round to zero show as 0.00.
+function signedPoints(difference) {
+  const value = difference * 100;
+  if (Math.abs(value) < 0.005) return "0.00 pts";
+  return `${value > 0 ? "+" : "−"}${Math.abs(value).toFixed(2)} pts`;
+}
+
 // A probability change in percentage points, with enough digits to show small ones.
 function points(p) {
   const value = p * 100;
@@ -388,7 +395,7 @@ export function startApp(classifier) {
         element("th", { text: label, attrs: { scope: "row" } }),
         element("td", { text: percent(a, 2) }),
         element("td", { text: percent(b, 2) }),
-        element("td", { text: `${((b - a) * 100).toFixed(2)} pts` }),
+        element("td", { text: signedPoints(b - a) }),
       ]);
     });
     const table = element("table", {}, [
@@ -401,6 +408,8 @@ export function startApp(classifier) {
         : `Different answers: this browser says ${local.label}, the server says ${server.label}.` }),
       element("p", { text: `Largest probability difference: ${(largest.difference * 100).toFixed(2)} percentage points (${largest.label}).` }),
       table,
+      ...(local.dicom ? [element("p", { className: "hint", text: "The server read the frame as an 8-bit PNG; this " +
+        "browser used the unrounded windowed values, so differences of a fraction of a point are expected." })] : []),
       element("p", { className: "hint", text: `Server model: ${server.model ?? "not named"}${server.ms != null ? `, ${Number(server.ms).toFixed(1)} ms` : ""}.` }),
     ];
   }
