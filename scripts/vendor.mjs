@@ -156,16 +156,26 @@ async function check(files) {
   console.log("frontend/vendor/ is up to date.");
 }
 
+// Writes only what changed (unchanged files keep their dates, so make's later steps stay done)
+// and removes files a previous version vendored; dot files (make's stamp) are left alone.
 async function write(files) {
-  await rm(VENDOR, { recursive: true, force: true });
   await mkdir(VENDOR, { recursive: true });
   let total = 0;
+  let changed = 0;
   for (const [name, content] of files) {
-    await writeFile(path.join(VENDOR, name), content);
+    const target = path.join(VENDOR, name);
+    const existing = await readFile(target).catch(() => null);
+    if (!existing || !existing.equals(Buffer.from(content))) {
+      await writeFile(target, content);
+      changed += 1;
+    }
     total += Buffer.byteLength(content);
   }
-  const names = (await readdir(VENDOR)).sort();
-  console.log(`frontend/vendor/: ${names.length} files, ${(total / 1e6).toFixed(2)} MB (${names.join(", ")})`);
+  for (const name of await readdir(VENDOR)) {
+    if (!files.has(name) && !name.startsWith(".")) await rm(path.join(VENDOR, name), { recursive: true, force: true });
+  }
+  console.log(`frontend/vendor/: ${files.size} files, ${(total / 1e6).toFixed(2)} MB, ${changed} updated ` +
+    `(${[...files.keys()].sort().join(", ")})`);
 }
 
 const files = await buildFiles();
