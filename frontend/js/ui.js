@@ -64,14 +64,13 @@ export function startApp(classifier) {
   let sortState = null; // {key, direction}
   let running = false;
   let batchStarted = 0;
-  let nextId = 0;
 
   // ---- runtime and model card -------------------------------------------------------------
   classifier.info.then((info) => {
     metadata = info.metadata;
     const details = info.backend === "wasm"
       ? `WebAssembly${info.simd ? ", SIMD" : ""}, ${info.threads > 1 ? `${info.threads} threads` : "1 thread"}`
-      : info.backend === "webgl" ? "WebGL (GPU)" : "plain JavaScript (slow)";
+      : info.backend === "webgl" ? "WebGL" : "plain JavaScript, slow";
     const loaded = info.timings.backend + info.timings.load + info.timings.warmup;
     $("runtime").textContent = `Ready. Runs on ${info.backend} (${details}); model loaded in ${seconds(loaded)}.`;
     $("versions").textContent = `Model version ${info.version} · TensorFlow.js ${info.tfjs} · backend ${info.backend}`;
@@ -116,10 +115,9 @@ export function startApp(classifier) {
     if (!added.length) return;
     const wasEmpty = rows.length === 0;
     for (const file of added) {
-      const row = { id: nextId, file, name: file.webkitRelativePath || file.name, status: "queued", result: null,
+      const row = { file, name: file.webkitRelativePath || file.name, status: "queued", result: null,
         error: null, frame: null, frames: 1, explanations: new Map(), tr: null, link: null };
-      nextId += 1;
-      row.tr = buildRow(row);
+      buildRow(row);
       rows.push(row);
       queue.push(row);
       $("results-body").append(row.tr);
@@ -139,6 +137,7 @@ export function startApp(classifier) {
     while (queue.length) {
       const row = queue.shift();
       row.status = "running";
+      updateRow(row);
       try {
         row.result = await classifier.classify(row.file, { frame: row.frame });
         row.frames = row.result.frames;
@@ -170,7 +169,7 @@ export function startApp(classifier) {
     const progress = $("progress");
     progress.max = Math.max(rows.length, 1);
     progress.value = finished;
-    const parts = [`${finished} of ${rows.length} classified`];
+    const parts = [`${finished} of ${rows.length} done`];
     if (failed) parts.push(`${failed} could not be read`);
     if (rows.length) parts.push(seconds(performance.now() - batchStarted));
     $("progress-label").textContent = rows.length ? parts.join(" · ") : "No images yet.";
@@ -186,7 +185,6 @@ export function startApp(classifier) {
     tr.append(element("td", {}, [link]), element("td"), element("td"), element("td"), element("td", { className: "numeric" }));
     row.tr = tr;
     updateRow(row);
-    return tr;
   }
 
   function updateRow(row) {

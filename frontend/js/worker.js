@@ -14,6 +14,8 @@ import { inputStatistics, reliabilityWarnings, shapeResult } from "./results.js"
 
 const MODEL_DIR = new URL("../model/", import.meta.url);
 const VENDOR_DIR = new URL("../vendor/", import.meta.url);
+// The service worker's cache of the model (sw.js serves from it offline).
+const MODEL_CACHE = "model";
 
 // Preferred first. Each loader returns the backend's module, which registers it with TF.js on
 // import; the fallbacks are only downloaded when needed.
@@ -65,9 +67,6 @@ async function backendDetails({ name, module }) {
     threads: module.getThreadsCount(),
   };
 }
-
-// The service worker's cache of the model (sw.js serves from it offline).
-const MODEL_CACHE = "model";
 
 async function fetchOk(url, init) {
   const response = await fetch(url, init);
