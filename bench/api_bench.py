@@ -101,6 +101,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def busy_processes() -> list[str]:
     """Other processes using the CPU right now (a training job skews every figure)."""
     out = subprocess.run(["ps", "-eo", "pcpu,args", "--sort=-pcpu"], capture_output=True, text=True)
@@ -289,6 +295,14 @@ def page_vs_api(port: int, count: int) -> dict:
         same_top1 = sum(max(a, key=a.get) == max(b, key=b.get) for a, b in pairs)
         result[kind] = {"n": len(pairs), "same_top1": same_top1, "max_diff": float(diffs.max()),
                         "mean_diff": float(diffs.mean())}
+    # The page's answer on a JPEG beside its answer on Pillow's lossless PNG of that JPEG: zero
+    # means the browser decoded the JPEG to exactly Pillow's pixels.
+    by_image: dict[str, dict] = {}
+    for (kind, name, _), answer in zip(samples, in_page):
+        by_image.setdefault(Path(name).stem, {})[kind] = answer
+    decoder_diffs = [abs(pair["JPEG"][label] - pair["PNG"][label])
+                     for pair in by_image.values() if len(pair) == 2 for label in pair["PNG"]]
+    result["jpeg_decoder_max_diff"] = max(decoder_diffs, default=float("nan"))
     return result
 
 
@@ -303,7 +317,11 @@ def measure(args) -> dict:
         warm = run_clients(port, images, WARMUP, args.clients)
         pids = worker_pids(server.process.pid)
         rss_before = {pid: rss_mb(pid) for pid in pids}
+        server_cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        client_cpu_before = time.process_time()
         run = run_clients(port, images, args.requests, args.clients)
+        client_cpu = time.process_time() - client_cpu_before
+        server_cpu = sum(cpu_seconds(pid) for pid in pids) - server_cpu_before
         rss_after = {pid: rss_mb(pid) for pid in pids if Path(f"/proc/{pid}").exists()}
         busy_during = busy_processes()
         agreement = page_vs_api(port, args.agreement) if args.agreement else None
@@ -319,6 +337,8 @@ def measure(args) -> dict:
         "p50_ms": float(np.percentile(latencies, 50)), "p90_ms": float(np.percentile(latencies, 90)),
         "p99_ms": float(np.percentile(latencies, 99)), "max_ms": float(np.max(latencies)),
         "server_ms_p50": float(np.median(run["server_ms"])) if run["server_ms"] else float("nan"),
+        "server_cpu_ms": server_cpu * 1000.0 / max(len(run["latencies"]), 1),
+        "client_cpu_ms": client_cpu * 1000.0 / max(len(run["latencies"]), 1),
         "rss_before": rss_before, "rss_after": rss_after, "rss_growth_pct": growth,
         "load_before": load_before, "load_after": os.getloadavg(),
         "busy": sorted(set(busy_before + busy_during)), "agreement": agreement,
@@ -395,6 +415,12 @@ p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms, over {result['seco
 The server's own time per image (decode, preprocess, predict: the answer's `ms`), median:
 {result['server_ms_p50']:.2f} ms.
 
+CPU time per request (contention inflates it far less than latency): the gunicorn workers
+{result['server_cpu_ms']:.2f} ms (Django, multipart, decoding, TensorFlow), the clients
+{result['client_cpu_ms']:.2f} ms. On {os.cpu_count()} otherwise idle cores, server and clients
+together would sustain about
+{os.cpu_count() * 1000.0 / (result['server_cpu_ms'] + result['client_cpu_ms']):.0f} requests/s.
+
 | worker pid | RSS before (MB) | RSS after (MB) |
 | --- | --- | --- |
 {rss_rows}
@@ -429,7 +455,9 @@ Each slice went through `window.classifier.classify` in the page and through `PO
 {chr(10).join(rows)}
 
 Target (PNG: the same top-1 everywhere, max abs difference <= {AGREEMENT_MAX_DIFF_PNG:g}):
-{"met" if png_ok else "**missed**"}.
+{"met" if png_ok else "**missed**"}. The differences are TF.js (wasm) against Keras on the same
+input. JPEG decoding: the page's answer on each JPEG and on Pillow's PNG of it differ by at most
+{agreement['jpeg_decoder_max_diff']:.2e} (0 means Chromium decoded every JPEG to Pillow's pixels).
 
 Console problems while loading and classifying: {problems}
 """
