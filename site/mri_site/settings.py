@@ -134,7 +134,8 @@ MRI_MAX_UPLOAD_BYTES = env_int("MRI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum
 # float32 while it is converted; MRI slices are 256-1024 px. Capped by training.images.MAX_PIXELS.
 MRI_MAX_IMAGE_PIXELS = env_int("MRI_MAX_IMAGE_PIXELS", 4096 * 4096, minimum=1)
 # TensorFlow threads per process for one prediction. Requests run in parallel on gunicorn's
-# threads and workers; one op thread each avoids oversubscribing the cores (see bench-api.md).
+# threads and workers; one op thread each avoids oversubscribing the cores. On this 2-core box,
+# 2 workers x 4 threads: 470 req/s with 1 op thread, 390 with 2 (bench/api_bench.py --tf-threads).
 MRI_TF_THREADS = env_int("MRI_TF_THREADS", 1)
 # A multipart body holds the file plus its boundaries and part headers.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
