@@ -7,6 +7,7 @@ errors answer at once.
 
 # How the converted model may store its weights: float32 ("none"), or quantised by tensorflowjs.
 QUANTIZATIONS = ("none", "float16", "uint8")
+WEIGHT_FORMATS = {"none": "float32", "float16": "float16", "uint8": "uint8"}
 
 
 class ConversionError(Exception):

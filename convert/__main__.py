@@ -11,6 +11,7 @@ in --out, delete stale weight shards and record the conversion in metadata.json'
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -61,12 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     from convert.samples import images_from_args
 
     try:
-        defaults = LIMITS[args.quantize]
-        limits = type(defaults)(
-            max_prob_diff=defaults.max_prob_diff if args.max_prob_diff is None else args.max_prob_diff,
-            min_top1_agreement=(defaults.min_top1_agreement if args.min_top1_agreement is None
-                                else args.min_top1_agreement),
-            max_accuracy_drop=defaults.max_accuracy_drop if args.max_accuracy_drop is None else args.max_accuracy_drop)
+        overrides = {name: getattr(args, name) for name in ("max_prob_diff", "min_top1_agreement", "max_accuracy_drop")
+                     if getattr(args, name) is not None}
+        limits = dataclasses.replace(LIMITS[args.quantize], **overrides)
         images, source = images_from_args(args) if args.verify else ([], "")
         convert_model(args.model, args.out, quantization=args.quantize, metadata_path=args.metadata,
                       images=images, image_source=source, backend=args.backend, verify=args.verify, limits=limits)

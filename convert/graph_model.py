@@ -189,6 +189,10 @@ def _import_tensorflowjs_converter():
             stand_ins["tensorflowjs.converters.jax_conversion"].convert_jax = _jax_is_not_installed
         try:
             import tensorflowjs  # noqa: F401  (registers the package and its submodules)
+        except ImportError as err:
+            raise ConversionError(
+                f"tensorflowjs could not be imported ({err}); run `make install`, which installs "
+                "tensorflowjs==4.22.0 with --no-deps (its full dependency set breaks TensorFlow).") from err
         finally:
             # tensorflowjs keeps its own references; the rest of the process sees no fake module.
             for name in stand_ins:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -15,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from convert import ConversionError
+from convert import WEIGHT_FORMATS, ConversionError, ParityError
 from convert.graph_model import GraphModel, export_graph_model, load_keras_model, strip_augmentation
 from convert.graph_model import read_graph_model, tensorflowjs_version
-from convert.parity import LIMITS, Limits, Parity, check_inputs, keras_probabilities, measure_parity
+from convert.parity import LIMITS, Limits, Parity, check_inputs, keras_probabilities, measure_parity, wasm_diagnosis
 from convert.samples import REPO, LabelledImage
 
 # The file names the page and the server load (DESIGN.md).
@@ -53,6 +54,9 @@ def read_metadata(path: Path) -> dict:
     for key in ("labels", "input"):
         if key not in metadata:
             raise ConversionError(f"{path} has no {key!r}; see the metadata contract in DESIGN.md.")
+    for key in ("height", "width", "channels"):
+        if not isinstance(metadata["input"].get(key), int):
+            raise ConversionError(f"{path} has no whole number input.{key}; see the metadata contract in DESIGN.md.")
     return metadata
 
 
@@ -88,7 +92,7 @@ def convert_model(model_path: Path, out_dir: Path, quantization: str = "none", m
     model = load_keras_model(model_path)
     metadata = read_metadata(metadata_path)
     check_model_matches_metadata(model, metadata, model_path, metadata_path)
-    if metadata_path.resolve() != (out_dir / METADATA).resolve():
+    if (out_dir / METADATA).exists() and metadata_path.resolve() != (out_dir / METADATA).resolve():
         log(f"Using {metadata_path}; it replaces {out_dir / METADATA}.")
     exportable, stripped = strip_augmentation(model)
     if stripped:
@@ -97,7 +101,8 @@ def convert_model(model_path: Path, out_dir: Path, quantization: str = "none", m
     with tempfile.TemporaryDirectory(prefix="tfjs-model-") as staging:
         graph = export_graph_model(exportable, Path(staging), quantization)
         convert_seconds = time.perf_counter() - start
-        log(f"Converted {model_path} to a TF.js graph model ({quantization}) in {convert_seconds:.1f} s.")
+        log(f"Converted {model_path} to a TF.js graph model ({WEIGHT_FORMATS[quantization]} weights) "
+            f"in {convert_seconds:.1f} s.")
         parity = None
         if verify:
             parity = verify_against_keras(graph, model, metadata, images, image_source, backend, limits, log)
@@ -111,7 +116,7 @@ def convert_model(model_path: Path, out_dir: Path, quantization: str = "none", m
     installed = read_graph_model(out_dir, quantization)
 
     metadata["tfjs"] = tfjs_metadata(installed, shipped_h5, stripped, parity, limits, image_source)
-    (out_dir / METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
+    _replace_file(out_dir / METADATA, (json.dumps(metadata, indent=2) + "\n").encode())
     total_seconds = time.perf_counter() - start
     log(f"Wrote {out_dir / 'model.json'} + {len(installed.files) - 1} weight file(s), "
         f"{metadata['tfjs']['total_bytes'] / 1024:.0f} KiB, and updated {out_dir / METADATA}"
@@ -127,12 +132,18 @@ def verify_against_keras(graph: GraphModel, model, metadata: dict, images: list[
         log(f"Skipped an unreadable image: {skipped}")
     if not inputs.real:
         log(f"No real images to check on ({image_source or 'none given'}); pass --images DIR or --split CSV.")
-    parity = measure_parity(graph, keras_probabilities(model, inputs.pixels), inputs, backend)
+    keras_p = keras_probabilities(model, inputs.pixels)
+    parity = measure_parity(graph, keras_p, inputs, backend)
     log(f"Checked against Keras on {parity.summary()}.")
     if not parity.keras_outputs_vary:
         log("Warning: the Keras model gives the same probabilities for every input (untrained?), so agreement "
             "with it proves little about the conversion.")
-    parity.check(limits, f"The converted model ({graph.quantization})")
+    try:
+        parity.check(limits, f"The converted model ({WEIGHT_FORMATS[graph.quantization]} weights)")
+    except ParityError as err:
+        if backend != "wasm":
+            raise
+        raise ParityError(f"{err} {wasm_diagnosis(graph, keras_p, inputs, parity, limits)}") from None
     return parity
 
 
@@ -140,10 +151,11 @@ def install_graph_model(graph: GraphModel, out_dir: Path) -> list[str]:
     """Copy the converted files into `out_dir` and delete the weight shards no longer used."""
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = _listed_shards(out_dir / "model.json")
-    # Shards first, model.json last: a page loading meanwhile never reads a model.json whose
-    # shards are not there yet.
-    for name in (*graph.files[1:], graph.files[0]):
+    # Shards first, model.json last (and whole): a page loading meanwhile never reads a model.json
+    # whose shards are not there yet, nor half a model.json.
+    for name in graph.files[1:]:
         shutil.copyfile(graph.directory / name, out_dir / name)
+    _replace_file(out_dir / graph.files[0], (graph.directory / graph.files[0]).read_bytes())
     present = {p.name for p in out_dir.iterdir() if p.is_file() and SHARD_NAME.fullmatch(p.name)}
     stale = sorted((present | previous) - set(graph.files))
     for name in stale:
@@ -183,6 +195,13 @@ def _versions() -> dict:
     return {"tensorflowjs_converter": tensorflowjs_version(),
             "tfjs": json.loads(package.read_text())["version"] if package.is_file() else None,
             "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def _replace_file(path: Path, content: bytes) -> None:
+    """Write `content` to `path` in one step (a rename), so no reader sees half a file."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(content)
+    os.replace(partial, path)
 
 
 def _listed_shards(model_json: Path) -> set[str]:

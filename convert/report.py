@@ -18,13 +18,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from convert import QUANTIZATIONS, ConversionError
+from convert import QUANTIZATIONS, WEIGHT_FORMATS, ConversionError
 from convert.samples import REPO, add_sample_arguments
 
 DEFAULT_REPORT = REPO / "reports" / "convert.md"
 # Enough for a whole test subset (15 % of the ~5,800 images of brain-mri-4class is ~870).
 REPORT_LIMIT = 1000
-WEIGHT_NAMES = {"none": "float32", "float16": "float16", "uint8": "uint8"}
 
 
 @dataclass
@@ -43,6 +42,7 @@ class Row:
     convert_seconds: float
     parity: object   # convert.parity.Parity
     failures: list[str]
+    cpu_parity: object = None  # float32 only: the same files on TF.js's cpu backend, to tell kernels apart
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +68,7 @@ def measure(model_path: Path, metadata_path: Path | None, images, quantizations,
             log=print) -> Measurement:
     """Convert `model_path` to each format and compare each with Keras on the same inputs."""
     from convert.graph_model import export_graph_model, load_keras_model, strip_augmentation
-    from convert.parity import LIMITS, check_inputs, keras_probabilities, measure_parity
+    from convert.parity import LIMITS, check_inputs, cross_check_on_cpu, keras_probabilities, measure_parity
     from convert.pipeline import read_metadata
 
     metadata_path = Path(metadata_path) if metadata_path else Path(model_path).with_name("metadata.json")
@@ -86,15 +86,24 @@ def measure(model_path: Path, metadata_path: Path | None, images, quantizations,
             seconds = time.perf_counter() - start
             sizes = {name: (graph.directory / name).stat().st_size for name in graph.files}
             parity = measure_parity(graph, keras_p, inputs, backend)
+            cpu = (cross_check_on_cpu(graph, keras_p, inputs, parity)
+                   if quantization == "none" and backend != "cpu" else None)
         row = Row(quantization, sum(sizes.values()), sum(sizes.values()) - sizes["model.json"], seconds,
-                  parity, parity.failures(LIMITS[quantization]))
-        log(f"{WEIGHT_NAMES[quantization]}: {row.total_bytes / 1024:.0f} KiB, {parity.summary()}")
+                  parity, parity.failures(LIMITS[quantization]), cpu)
+        log(f"{WEIGHT_FORMATS[quantization]}: {row.total_bytes / 1024:.0f} KiB, {parity.summary()}")
         rows.append(row)
     return Measurement(metadata, model.count_params(), inputs, rows)
 
 
-def time_convert_command(model_path: Path, metadata_path: Path | None, sample_args: list[str]) -> float:
-    """Wall-clock seconds of a complete `python -m convert` run into a scratch folder."""
+@dataclass
+class CommandTiming:
+    seconds: float
+    error: str | None   # the command's last error line when it failed, else None
+    load: float = 0.0   # the 1-minute load average when it finished: other jobs slow it down
+
+
+def time_convert_command(model_path: Path, metadata_path: Path | None, sample_args: list[str]) -> CommandTiming:
+    """Wall-clock time of a complete `python -m convert` run into a scratch folder, and its outcome."""
     with tempfile.TemporaryDirectory(prefix="tfjs-timing-") as out:
         command = [sys.executable, "-m", "convert", "--model", str(model_path), "--out", out, *sample_args]
         if metadata_path:
@@ -103,9 +112,11 @@ def time_convert_command(model_path: Path, metadata_path: Path | None, sample_ar
         run = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
                              env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"})
         seconds = time.perf_counter() - start
-    if run.returncode != 0:
-        raise ConversionError(f"`{' '.join(command)}` failed: {run.stderr.strip()[-2000:]}")
-    return seconds
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    load = os.getloadavg()[0]
+    if run.returncode == 0:
+        return CommandTiming(seconds, None, load)
+    return CommandTiming(seconds, errors[-1] if errors else f"exit status {run.returncode}", load)
 
 
 def recommendation(rows: list[Row]) -> tuple[str, str]:
@@ -127,7 +138,7 @@ def recommendation(rows: list[Row]) -> tuple[str, str]:
                        + ": ship float16.")
 
 
-def render(model_path: Path, measured: Measurement, source: str, command: str, cli_seconds: float | None) -> str:
+def render(model_path: Path, measured: Measurement, source: str, command: str, timing: CommandTiming | None) -> str:
     from convert.parity import LIMITS
 
     metadata, inputs, rows = measured.metadata, measured.inputs, measured.rows
@@ -146,29 +157,39 @@ def render(model_path: Path, measured: Measurement, source: str, command: str, c
     if note:
         lines.append(f"- Training note: {note}.")
     lines += [
-        f"- Inputs: {inputs.real} real images from {source} ({sum(l is not None for l in inputs.labels)} with a "
-        f"label the model knows), then {len(inputs.names) - inputs.real} synthetic ones (black, white, "
+        f"- Inputs: {inputs.real} real images from {source}, {sum(l is not None for l in inputs.labels)} of them "
+        f"with a label the model knows; then {len(inputs.names) - inputs.real} synthetic ones (black, white, "
         "gradients, checkerboard, disc, noise).",
         f"- Keras accuracy on the labelled images: {_percent(keras_accuracy)}. One image is "
         f"{100 / max(1, sum(l is not None for l in inputs.labels)):.2g} points.",
         f"- Runtime: TF.js {rows[0].parity.tfjs_version if rows else '?'}, {rows[0].parity.backend if rows else '?'} "
         "backend in Node, one image per call as the page runs it.",
         "",
-        "| weights | download | vs float32 | max abs Δp vs Keras | top-1 agreement | TF.js accuracy "
-        "| change (points) | ms/image (Node) | within limits |",
+        "| weights | download | vs float32 | max abs Δp vs Keras: real images / all | top-1 agreement "
+        "| TF.js accuracy | change (points) | ms/image (Node) | within limits |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
         p = row.parity
         ratio = f"{row.total_bytes / float32.total_bytes:.0%}" if float32 else "–"
         change = f"{p.accuracy_change:+.2f}" if p.accuracy_change is not None else "–"
-        lines.append(f"| {WEIGHT_NAMES[row.quantization]} | {row.total_bytes / 1024:.0f} KiB | {ratio} "
-                     f"| {p.max_abs_diff:.2g} | {p.top1_agreement:.2%} | {_percent(p.tfjs_accuracy)} | {change} "
+        lines.append(f"| {WEIGHT_FORMATS[row.quantization]} | {row.total_bytes / 1024:.0f} KiB | {ratio} "
+                     f"| {_figure(p.max_abs_diff_real)} / {p.max_abs_diff:.2g} | {p.top1_agreement:.2%} "
+                     f"| {_percent(p.tfjs_accuracy)} | {change} "
                      f"| {p.ms_per_image:.1f} | {'yes' if not row.failures else 'no: ' + '; '.join(row.failures)} |")
+    if float32 is not None and float32.cpu_parity is not None:
+        cpu = float32.cpu_parity
+        lines += ["", f"Cross-check: on the {cpu.inputs} inputs where {float32.parity.backend} strays furthest, the "
+                  f"same float32 files on TF.js's cpu backend stray by at most {cpu.max_abs_diff:.2g}. Where the "
+                  f"{float32.parity.backend} row's figure is much larger, a {float32.parity.backend} kernel computes "
+                  "differently (for example a whole-image mean summed in one float32 loop), not the conversion."]
     choice, why = recommendation(rows)
     lines += ["", "## Decision", "", why,
               f"Convert with `python -m convert --model frontend/model/model.h5 --out frontend/model/"
               f"{'' if choice == 'none' else ' --quantize ' + choice}`."]
+    if float32 is not None and float32.failures:
+        lines += ["", f"**float32 fails its own check** ({'; '.join(float32.failures)}), so `python -m convert` "
+                  "refuses this model until that is fixed; the line above on the cpu backend says where to look."]
     if not any(row.parity.keras_outputs_vary for row in rows):
         lines += ["", "**The Keras model gives the same probabilities for every input** (an untrained model?): "
                   "these figures check the plumbing, not the cost of quantisation."]
@@ -176,18 +197,21 @@ def render(model_path: Path, measured: Measurement, source: str, command: str, c
               "| weights | max abs Δp | min top-1 agreement | max accuracy drop |", "| --- | ---: | ---: | ---: |"]
     for name, limits in LIMITS.items():
         drop = "–" if limits.max_accuracy_drop is None else _points(limits.max_accuracy_drop)
-        lines.append(f"| {WEIGHT_NAMES[name]} | {limits.max_prob_diff:g} | {limits.min_top1_agreement:.0%} | {drop} |")
+        lines.append(f"| {WEIGHT_FORMATS[name]} | {limits.max_prob_diff:g} | {limits.min_top1_agreement:.0%} | {drop} |")
     lines += ["", "float32 must match Keras to 1e-5 with the same top-1 on every input: the arithmetic is the "
-              "same up to summation order, so anything more is a conversion bug. Quantised weights move "
+              "same up to summation order, so anything more is a conversion bug or a TF.js kernel that computes "
+              "differently (the cpu cross-check tells which). Quantised weights move "
               "probabilities by design; their limits bound the move, and the accuracy limit (checked only "
               "on labelled images) is the one that decides whether the format is worth shipping."]
-    timing = [f"Exporting and converting took {float32.convert_seconds:.1f} s" if float32 else None,
-              f"a complete `python -m convert` run (Python start-up, TensorFlow import, conversion, "
-              f"verification on the same images) took {cli_seconds:.1f} s of wall-clock time"
-              if cli_seconds is not None else None]
-    timing = [t for t in timing if t]
-    if timing:
-        lines += ["", "## Time", "", "; ".join(timing) + " (issue limit: 60 s)."]
+    times = [f"Exporting and converting took {float32.convert_seconds:.1f} s" if float32 else None,
+             f"a complete `python -m convert` run (Python start-up, TensorFlow import, conversion, "
+             f"verification on the same images) took {timing.seconds:.1f} s of wall-clock time, with a load "
+             f"average of {timing.load:.1f} on {os.cpu_count()} CPUs" if timing is not None else None]
+    times = [t for t in times if t]
+    if times:
+        lines += ["", "## Time", "", "; ".join(times) + " (issue limit: 60 s)."]
+    if timing is not None and timing.error:
+        lines += ["", f"That run failed, as it should when the check fails: `{timing.error}`"]
     return "\n".join(lines) + "\n"
 
 
@@ -210,13 +234,13 @@ def main(argv: list[str] | None = None) -> int:
         measured = measure(args.model, args.metadata, images, quantizations, args.backend)
         # The timed run checks the same images: same source, same seed, the same count.
         same_images = _sample_args(args, limit=len(images))
-        cli_seconds = time_convert_command(args.model, args.metadata, same_images) if args.timing else None
+        timing = time_convert_command(args.model, args.metadata, same_images) if args.timing else None
     except ConversionError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     command = " ".join(["python -m convert.report", "--model", _shown(args.model), *_sample_args(args, args.limit)])
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(args.model, measured, source, command, cli_seconds))
+    args.out.write_text(render(args.model, measured, source, command, timing))
     print(f"Wrote {args.out}. Ship with --quantize {recommendation(measured.rows)[0]}.")
     return 0
 
@@ -243,6 +267,10 @@ def _shown(path: Path) -> str:
 
 def _points(value: float) -> str:
     return f"{value:g} point" + ("" if value == 1 else "s")
+
+
+def _figure(value) -> str:
+    return "–" if value is None else f"{value:.2g}"
 
 
 def _percent(value) -> str:

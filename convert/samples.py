@@ -41,9 +41,16 @@ def add_sample_arguments(parser: argparse.ArgumentParser, default_limit: int | N
                              "are read from the CSV's folder, then from the current one")
     group.add_argument("--subset", default="test",
                        help="which subset of --split to use (default: %(default)s)")
-    group.add_argument("--limit", type=int, default=default_limit,
+    group.add_argument("--limit", type=_count, default=default_limit,
                        help="at most this many images, drawn with a fixed seed (default: "
                             f"{default_limit or 'all'}; 0 means synthetic inputs only)")
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
 
 
 def images_from_args(args: argparse.Namespace) -> tuple[list[LabelledImage], str]:

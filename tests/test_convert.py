@@ -18,10 +18,10 @@ from keras import layers
 from convert import ConversionError, ParityError
 from convert.__main__ import build_parser
 from convert.graph_model import read_graph_model
-from convert.parity import LIMITS, NPM_PACKAGES, check_inputs, keras_probabilities, measure_parity
+from convert.parity import LIMITS, NPM_PACKAGES, Parity, check_inputs, keras_probabilities, measure_parity
 from convert.pipeline import convert_model
 from convert.report import build_parser as build_report_parser
-from convert.report import measure, recommendation, render
+from convert.report import CommandTiming, Row, measure, recommendation, render
 from convert.samples import choose, images_from_folder, images_from_split
 from tests.conftest import REPO, real_data
 from training.models import PerImageStandardization, create_model, list_models
@@ -177,13 +177,12 @@ def test_every_registered_model_converts_and_matches_keras(name, tmp_path):
 
 
 @needs_node
-def test_float16_halves_the_weights_and_stays_within_its_limits(tmp_path):
-    save_model(tiny_compact(), tmp_path)
-    conversion = convert_model(tmp_path / "model.h5", tmp_path / "f16", quantization="float16", log=lambda _: None)
-    float32_bytes = 4 * tiny_compact().count_params()
+def test_float16_halves_the_weights_and_stays_within_its_limits(shipped, tmp_path):
+    folder, _, float32, _ = shipped
+    conversion = convert_model(folder / "model.h5", tmp_path, quantization="float16", log=lambda _: None)
     tfjs = conversion.metadata["tfjs"]
     assert tfjs["quantization"] == "float16"
-    assert tfjs["weight_bytes"] < 0.6 * float32_bytes
+    assert tfjs["weight_bytes"] < 0.6 * float32.metadata["tfjs"]["weight_bytes"]
     assert conversion.parity.max_abs_diff <= LIMITS["float16"].max_prob_diff
 
 
@@ -274,18 +273,37 @@ def test_split_csv_gives_the_chosen_subset(tmp_path, image_folder):
 
 
 @needs_node
-def test_report_measures_each_format_and_decides(tmp_path, image_folder):
+def test_report_measures_each_format_and_decides(shipped, image_folder):
+    folder = shipped[0]
     root = image_folder(per_class=4, size=40, classes=("glioma", "notumor"))
-    save_model(tiny_compact(), tmp_path / "model")
-    measured = measure(tmp_path / "model" / "model.h5", None, images_from_folder(root), ["none", "float16"],
-                       log=lambda _: None)
+    measured = measure(folder / "model.h5", None, images_from_folder(root), ["none", "float16"], log=lambda _: None)
     assert [row.quantization for row in measured.rows] == ["none", "float16"]
     assert measured.rows[0].parity.labelled_images == 8
     assert measured.rows[1].weight_bytes < 0.6 * measured.rows[0].weight_bytes
-    text = render(tmp_path / "model" / "model.h5", measured, str(root), "python -m convert.report", cli_seconds=12.0)
+    text = render(folder / "model.h5", measured, str(root), "python -m convert.report",
+                  CommandTiming(12.0, None))
     assert "| float16 |" in text and "## Decision" in text and "12.0 s" in text
-    choice, why = recommendation(measured.rows)
-    assert choice in ("none", "float16") and why
+    assert "cpu backend" in text  # the float32 files are cross-checked on a second backend
+
+
+def a_row(quantization: str, **parity_fields) -> Row:
+    fields = dict(inputs=100, real_images=84, labelled_images=84, max_abs_diff=1e-3, max_abs_diff_real=1e-3,
+                  worst_input="x",
+                  top1_agreement=1.0, top1_disagreements=[], keras_accuracy=90.0, tfjs_accuracy=90.0,
+                  keras_outputs_vary=True)
+    parity = Parity(**{**fields, **parity_fields})
+    return Row(quantization, 1000 if quantization == "none" else 520, 900, 1.0, parity, parity.failures(LIMITS[quantization]))
+
+
+@pytest.mark.parametrize("float16, expected, reason", [
+    ({}, "float16", "saves 48%"),
+    ({"tfjs_accuracy": 89.5}, "none", "accuracy falls by 0.50 points"),
+    ({"keras_outputs_vary": False}, "none", "same answer for every input"),
+    ({"labelled_images": 0, "keras_accuracy": None, "tfjs_accuracy": None}, "none", "no labelled images"),
+], ids=["costs-nothing", "costs-accuracy", "untrained", "unlabelled"])
+def test_float16_ships_only_when_it_costs_at_most_a_fifth_of_a_point(float16, expected, reason):
+    choice, why = recommendation([a_row("none"), a_row("float16", **float16)])
+    assert choice == expected and reason in why
 
 
 @needs_node
@@ -296,3 +314,26 @@ def test_real_images_agree(shipped):
     assert inputs.real == 12
     parity = measure_parity(read_graph_model(folder, "none"), keras_probabilities(model, inputs.pixels), inputs)
     assert parity.max_abs_diff <= 1e-5 and parity.top1_agreement == 1.0
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class WholeImageStandardization(layers.Layer):
+    """Per-image standardisation with each mean taken over all pixels at once."""
+
+    def call(self, x):
+        mean = keras.ops.mean(x, axis=(1, 2, 3), keepdims=True)
+        std = keras.ops.sqrt(keras.ops.mean(keras.ops.square(x - mean), axis=(1, 2, 3), keepdims=True))
+        return (x - mean) / keras.ops.maximum(std, 1e-3)
+
+
+@needs_node
+def test_a_wasm_kernel_difference_is_told_apart_from_a_conversion_error(tmp_path):
+    """TF.js's wasm Mean sums 128 x 128 pixels in one float32 loop; its cpu backend is exact enough."""
+    size = 128
+    inputs = keras.Input((size, size, 1), name="image")
+    # The output is four standardised pixels themselves: the mean's error shows undiluted (~1e-4).
+    x = layers.Cropping2D(((0, size - 2), (0, size - 2)))(WholeImageStandardization()(inputs))
+    save_model(keras.Model(inputs, layers.Flatten()(x)), tmp_path, labels=["a", "b", "c", "d"], size=size)
+    with pytest.raises(ParityError, match="cpu backend the same files agree .* whole image"):
+        convert_model(tmp_path / "model.h5", tmp_path / "out", log=lambda _: None)
+    assert not (tmp_path / "out" / "model.json").exists()
