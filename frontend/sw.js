@@ -54,7 +54,8 @@ self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     const keep = new Set([APP_CACHE, MODEL_CACHE]);
     await Promise.all((await caches.keys()).filter((name) => !keep.has(name)).map((name) => caches.delete(name)));
-    await self.clients.claim();
+    // No clients.claim(): a page loaded without this worker keeps running without it, so nothing
+    // changes under a page mid-batch; the next visit is served by it.
   })());
 });
 
