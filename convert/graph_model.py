@@ -119,6 +119,8 @@ def export_graph_model(model: keras.Model, out_dir: Path, quantization: str = "n
         raise ConversionError("Strip the random augmentation layers first (strip_augmentation).")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    model_json = out_dir / "model.json"
+    model_json.unlink(missing_ok=True)  # so an old one is never mistaken for this conversion's
     converter = _import_tensorflowjs_converter()
     with tempfile.TemporaryDirectory(prefix="savedmodel-") as saved_model, _quiet_tensorflow():
         try:
@@ -130,7 +132,6 @@ def export_graph_model(model: keras.Model, out_dir: Path, quantization: str = "n
             raise ConversionError(
                 f"tensorflowjs could not convert the model ({type(err).__name__}: {err}); a layer "
                 "TF.js does not support is the usual cause: see the layers of the model.") from err
-    model_json = out_dir / "model.json"
     if not model_json.is_file():
         # tensorflowjs prints "Can not freeze saved model v1." and returns when freezing fails.
         raise ConversionError(f"tensorflowjs wrote no {model_json}; the SavedModel could not be frozen.")
