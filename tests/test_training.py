@@ -161,9 +161,14 @@ def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tm
     from training.train import main
 
     root = image_folder(per_class=24, size=40)
-    out = tmp_path / "run"
+    external = image_folder(per_class=5, size=40, seed=4, name="unseen")
+    out, report = tmp_path / "run", tmp_path / "reports" / "final.md"
     assert main(["--data", str(root), "--model", "lenet", "--out", str(out), "--epochs", "1",
-                 "--image-size", "32", "--batch-size", "8", "--cache-dir", ""]) == 0
+                 "--image-size", "32", "--batch-size", "8", "--cache-dir", "", "--external", str(external),
+                 "--report", str(report), "--ship", str(tmp_path / "ship")]) == 0
+    assert "| **lenet** |" in report.read_text() and "unseen" in report.read_text()
+    shipped = json.loads((tmp_path / "ship" / "metadata.json").read_text())
+    assert shipped["metrics"]["external"][0]["tumor_images"] == 5
     for name in ("model.h5", "metadata.json", "split.csv", "curves.png"):
         assert (out / name).is_file(), name
     meta = json.loads((out / "metadata.json").read_text())

@@ -99,6 +99,21 @@ def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds:
     return result
 
 
+def metadata_metrics(result: dict, report: Path | None) -> dict:
+    """The held-out figures metadata.json carries (the model card reads them)."""
+    return {"test": result["test"], "validation_macro_f1": result["validation_macro_f1"],
+            "external": result["external"], "cpu_ms_per_image": result["cpu_ms_per_image"],
+            "report": str(report) if report else None}
+
+
+def ship_run(run_dir: Path, ship_dir: Path) -> None:
+    """Copy a run's model.h5 and metadata.json to where the page and the server read them."""
+    ship_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(run_dir / "model.h5", ship_dir / "model.h5")
+    shutil.copy(run_dir / "metadata.json", ship_dir / "metadata.json")
+    print(f"Shipped {run_dir} to {ship_dir}; run `python -m convert` to refresh the TF.js files.")
+
+
 def pick_winner(results: list[dict]) -> dict:
     """Best validation macro-F1; within TIE of the best, the smallest file, then the fastest."""
     best = max(r["validation_macro_f1"] for r in results)
@@ -116,7 +131,8 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
 
     split = {s: sum(1 for x in data.subsets if x == s) for s in ("train", "validation", "test")}
     lines = [
-        f"# Model comparison: {', '.join(Path(d).name for d in data.data_dirs)}",
+        f"# {'Model comparison' if len(results) > 1 else 'Model: ' + results[0]['model']}: "
+        f"{', '.join(Path(d).name for d in data.data_dirs)}",
         "",
         f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
         f"({platform.processor() or 'CPU'}, {__import__('os').cpu_count()} cores), TensorFlow "
@@ -124,7 +140,8 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
         f"{seconds / 60:.1f} min wall time. Rerun:",
         "",
         "```",
-        "python -m training.compare " + " ".join(sys.argv[1:]),
+        f"python -m training.{Path(sys.argv[0]).stem if sys.argv[0].endswith('.py') else 'compare'} "
+        + " ".join(sys.argv[1:]),
         "```",
         "",
         f"**Data**: {len(data.records)} images ({', '.join(f'{k} {v}' for k, v in split.items())}), "
@@ -228,9 +245,7 @@ def main(argv=None) -> int:
         metadata = build_metadata(name, data, history, seconds, settings)
         save_run(model, metadata, history, data, run_dir)
         result = evaluate_model(name, model, data, history, seconds, run_dir, args.external, cache)
-        metadata["metrics"] = {"test": result["test"], "validation_macro_f1": result["validation_macro_f1"],
-                               "external": result["external"], "cpu_ms_per_image": result["cpu_ms_per_image"],
-                               "report": str(report)}
+        metadata["metrics"] = metadata_metrics(result, report)
         (run_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
         for kind in ("confusion", "curves"):
             if (run_dir / f"{kind}.png").exists():
@@ -247,12 +262,7 @@ def main(argv=None) -> int:
     shutil.copy(out / winner["model"] / "split.csv", figures / "split.csv")
     print(f"Winner: {winner['model']}; report {report}")
     if args.ship:
-        ship = Path(args.ship)
-        ship.mkdir(parents=True, exist_ok=True)
-        shutil.copy(out / winner["model"] / "model.h5", ship / "model.h5")
-        shipped = json.loads((out / winner["model"] / "metadata.json").read_text())
-        (ship / "metadata.json").write_text(json.dumps(shipped, indent=2) + "\n")
-        print(f"Shipped {winner['model']} to {ship}; run `python -m convert` to refresh the TF.js files.")
+        ship_run(out / winner["model"], Path(args.ship))
     return 0
 
 

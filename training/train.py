@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -233,6 +234,10 @@ def parse_args(argv=None):
     parser.add_argument("--seed", type=int, default=SEED, help=f"seed for the split, initial weights and augmentation (default {SEED})")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this many minutes")
     parser.add_argument("--cache-dir", default=CACHE_DIR, help=f"where decoded images are cached; '' to disable (default {CACHE_DIR})")
+    parser.add_argument("--external", nargs="*", default=[], metavar="DIR",
+                        help="folders of collections absent from --data: tumour sensitivity/specificity on unseen sources")
+    parser.add_argument("--report", default=None, help="also write a Markdown report (and JSON beside it) here")
+    parser.add_argument("--ship", default=None, metavar="DIR", help="copy model.h5 and metadata.json here (e.g. frontend/model)")
     parser.add_argument("--distribute", action="store_true",
                         help="train under tf.distribute: MultiWorkerMirroredStrategy when TF_CONFIG is set, else MirroredStrategy on this machine")
     parser.add_argument("--cpu-devices", type=int, default=0,
@@ -254,16 +259,28 @@ def main(argv=None) -> int:
     data = prepare_data(args.data, args.image_size, args.channels, args.seed, args.cache_dir or None)
     model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
                                           args.seed, args.max_minutes, args.distribute)
-    from training.evaluate import classification_metrics
+    from training.compare import evaluate_model, metadata_metrics, ship_run, write_report
 
-    x_test, y_test = data.subset("test")
-    metrics = {"test": classification_metrics(predict_probabilities(model, x_test), y_test, data.labels,
-                                              find_no_tumor_label(data.labels))}
-    settings = {k: v for k, v in vars(args).items() if k not in ("data", "out")}
-    metadata = build_metadata(args.model, data, history, seconds, settings, metrics)
-    save_run(model, metadata, history, data, args.out)
-    print(f"Saved {args.out}/model.h5; test accuracy {metrics['test']['accuracy']:.4f}, "
-          f"macro-F1 {metrics['test']['macro_f1']:.4f}")
+    out = Path(args.out)
+    settings = {k: v for k, v in vars(args).items() if k not in ("data", "out", "external", "report", "ship")}
+    metadata = build_metadata(args.model, data, history, seconds, settings)
+    save_run(model, metadata, history, data, out)
+    result = evaluate_model(args.model, model, data, history, seconds, out, args.external, args.cache_dir or None)
+    report = Path(args.report) if args.report else None
+    metadata["metrics"] = metadata_metrics(result, report)
+    (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    if report:
+        figures = report.parent / report.stem
+        figures.mkdir(parents=True, exist_ok=True)
+        for kind in ("confusion", "curves"):
+            shutil.copy(out / f"{kind}.png", figures / f"{args.model}-{kind}.png")
+        shutil.copy(out / "split.csv", figures / "split.csv")
+        write_report([result], result, data, args, seconds, report, figures)
+        report.with_suffix(".json").write_text(json.dumps({"results": [result]}, indent=2) + "\n")
+    if args.ship:
+        ship_run(out, Path(args.ship))
+    print(f"Saved {out}/model.h5; test accuracy {result['test']['accuracy']:.4f}, "
+          f"macro-F1 {result['test']['macro_f1']:.4f}")
     return 0
 
 
