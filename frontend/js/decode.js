@@ -8,8 +8,22 @@ import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
 // no premultiplied alpha (alpha itself is dropped later). Browsers apply a JPEG's EXIF
 // orientation, which Pillow does not; scanner exports carry none.
 const BITMAP_OPTIONS = Object.freeze({ premultiplyAlpha: "none", colorSpaceConversion: "none" });
+// Enough of a file to tell DICOM (the preamble and "DICM") from other images.
+const DICOM_HEADER_BYTES = 132;
 // Previews are drawn at most this many pixels on their longer side.
 const PREVIEW_SIDE = 768;
+
+// One canvas for every decoding, resized as needed: creating a context per image costs more than
+// the decoding of a small slice.
+let canvas = null;
+function drawingContext(width, height) {
+  if (!canvas) canvas = new OffscreenCanvas(width, height);
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  return canvas.getContext("2d", { willReadFrequently: true });
+}
 
 /** An image file (Blob) -> RGBA decoded image; ImageDecodeError naming the file if it is not one. */
 export async function decodeRgba(blob, name) {
@@ -22,8 +36,8 @@ export async function decodeRgba(blob, name) {
   }
   try {
     checkPixelCount(bitmap.width, bitmap.height, name);
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const context = canvas.getContext("2d", { willReadFrequently: true });
+    const context = drawingContext(bitmap.width, bitmap.height);
+    context.clearRect(0, 0, bitmap.width, bitmap.height);
     context.drawImage(bitmap, 0, 0);
     const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
     return { width: bitmap.width, height: bitmap.height, channels: 4, data };
@@ -38,9 +52,9 @@ export async function decodeRgba(blob, name) {
  */
 export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  if (!isDicom(bytes)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
-  const dicom = readDicom(bytes, { name, frame });
+  const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
+  if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
+  const dicom = readDicom(new Uint8Array(await blob.arrayBuffer()), { name, frame });
   const jpeg = dicom.jpeg ? await decodeRgba(new Blob([dicom.jpeg], { type: "image/jpeg" }), name) : null;
   return { image: dicomPixels(dicom, jpeg), dicom: true, frames: dicom.frames, frame: dicom.frame };
 }

@@ -38,6 +38,12 @@ export function occlusionPatches(height, width, patch, stride) {
   return ys.flatMap((y) => xs.map((x) => ({ y, x })));
 }
 
+/** How many forward passes explaining an input of this size takes. */
+export function occlusionPasses(height, width) {
+  const { patch, stride } = occlusionSettings(height, width);
+  return patchPositions(height, patch, stride).length * patchPositions(width, patch, stride).length;
+}
+
 /**
  * Copies of `input` (Float32Array [h * w * c]) with one patch each set to `fill`, written one
  * after another into `out` (Float32Array [patches.length * h * w * c]).

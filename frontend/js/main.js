@@ -5,7 +5,6 @@
 // (default: the first that starts, in that order); ?threads=1 or 0 forces wasm threads on or off
 // (default: on when the page is cross-origin isolated and the device has 4 or more cores).
 import { startClassifier } from "./classifier.js";
-import { startApp } from "./ui.js";
 
 const params = new URLSearchParams(location.search);
 const classifier = startClassifier({
@@ -27,6 +26,8 @@ window.classifier = Object.freeze({
   memory: () => classifier.memory(),
 });
 
+// The page's own modules load while the worker loads TF.js and the model, not before it starts.
+const { startApp } = await import("./ui.js");
 startApp(classifier);
 
 async function registerServiceWorker() {

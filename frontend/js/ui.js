@@ -1,12 +1,15 @@
 // The page's DOM: file input, batch table, detail view, model card. The maths lives in the
 // DOM-free modules; this file only wires them to elements.
 import { resultsCsv } from "./csv.js";
-import { heatmapRgba } from "./explain.js";
+import { heatmapRgba, occlusionPasses } from "./explain.js";
 import { DISCLAIMER, modelCard } from "./modelcard.js";
 import { compareAnswers, percent, sortRows, tumourVerdict } from "./results.js";
 import { askServer } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
+// The heatmap is computed as soon as an image is shown when it should take less than this; on a
+// slow backend (webgl in software, cpu: tens of seconds) it waits for the button.
+const AUTO_EXPLAIN_MS = 3000;
 
 function element(tag, { className, text, attrs } = {}, children = []) {
   const node = document.createElement(tag);
@@ -251,6 +254,7 @@ export function startApp(classifier) {
     $("bars").replaceChildren();
     $("timing").textContent = "";
     $("warnings").hidden = true;
+    $("explain").hidden = true;
     $("verify").disabled = !result;
     $("frame-control").hidden = row.frames <= 1;
     $("frame").max = row.frames;
@@ -274,7 +278,13 @@ export function startApp(classifier) {
     $("timing").textContent = `Classified in ${result.ms.toFixed(1)} ms in this browser ` +
       `(decoding ${result.timings.decode.toFixed(1)} ms, model ${result.timings.inference.toFixed(1)} ms).`;
     $("explain-label").value = result.label;
-    drawExplanation(row, result.label);
+    const estimate = occlusionPasses(metadata.input.height, metadata.input.width) * result.timings.inference;
+    if (row.explanations.has(`${row.frame}:${result.label}`) || estimate < AUTO_EXPLAIN_MS) {
+      drawExplanation(row, result.label);
+    } else {
+      $("heatmap-caption").textContent = `The heatmap takes about ${seconds(estimate)} on this browser's backend.`;
+      $("explain").hidden = false;
+    }
   }
 
   function probabilityBar(label, result) {
@@ -309,6 +319,7 @@ export function startApp(classifier) {
   async function drawExplanation(row, label) {
     const key = `${row.frame}:${label}`;
     const caption = $("heatmap-caption");
+    $("explain").hidden = true;
     let explanation = row.explanations.get(key);
     if (!explanation) {
       caption.textContent = "Computing where the model looked…";
@@ -346,6 +357,9 @@ export function startApp(classifier) {
   });
   $("explain-label").addEventListener("change", (event) => {
     if (selected?.result) drawExplanation(selected, event.target.value);
+  });
+  $("explain").addEventListener("click", () => {
+    if (selected?.result) drawExplanation(selected, $("explain-label").value);
   });
   $("frame").addEventListener("change", (event) => {
     const row = selected;

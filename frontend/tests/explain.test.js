@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { fillOccludedBatch, heatmapRgba, occlusionMap, occlusionPatches, occlusionSettings, patchPositions } from "../js/explain.js";
+import {
+  fillOccludedBatch, heatmapRgba, occlusionMap, occlusionPasses, occlusionPatches, occlusionSettings, patchPositions,
+} from "../js/explain.js";
 
 describe("occlusion geometry", () => {
   it("uses an eighth-of-the-side patch moved by half a patch", () => {
     assert.deepEqual(occlusionSettings(128, 128), { patch: 16, stride: 8 });
     assert.equal(occlusionPatches(128, 128, 16, 8).length, 225);
+  });
+  it("counts the passes an explanation takes", () => {
+    assert.equal(occlusionPasses(128, 128), 225);
+    const { patch, stride } = occlusionSettings(100, 60);
+    assert.equal(occlusionPasses(100, 60), occlusionPatches(100, 60, patch, stride).length);
   });
   it("covers the whole axis, adding a last position flush with the edge", () => {
     assert.deepEqual(patchPositions(128, 16, 8).slice(-2), [104, 112]);
