@@ -210,7 +210,8 @@ def save_run(model, metadata: dict, history: dict, data: PreparedData, out_dir: 
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.h5")
+    # No optimizer state: the shipped file is for inference, a third of the size.
+    model.save(out / "model.h5", include_optimizer=False)
     (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     write_split_csv(out / "split.csv", data.records, data.groups, data.subsets)
     if history.get("loss"):
