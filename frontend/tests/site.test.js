@@ -76,3 +76,30 @@ describe("index.html under a strict CSP", () => {
     }
   });
 });
+
+describe("colours (WCAG AA)", () => {
+  const css = read("css/app.css");
+  const variables = (block) => Object.fromEntries([...block.matchAll(/--([a-z-]+):\s*(#[0-9a-f]{6})/gi)].map(([, k, v]) => [k, v]));
+  const light = variables(css.match(/:root\s*{([^}]*)}/)[1]);
+  const dark = { ...light, ...variables(css.match(/prefers-color-scheme: dark\)\s*{\s*:root\s*{([^}]*)}/)[1]) };
+  const luminance = (hex) => {
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+      .map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const contrast = (a, b) => {
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  // [text, background] pairs the stylesheet uses.
+  const PAIRS = [["text", "bg"], ["text", "surface"], ["muted", "bg"], ["muted", "surface"], ["accent", "surface"],
+    ["accent-text", "accent"], ["tumour", "surface"], ["clear", "surface"], ["warn-text", "warn-bg"], ["error", "surface"]];
+  for (const [scheme, colours] of [["light", light], ["dark", dark]]) {
+    it(`gives text at least 4.5:1 contrast in the ${scheme} scheme`, () => {
+      for (const [fg, bg] of PAIRS) {
+        const ratio = contrast(colours[fg], colours[bg]);
+        assert.ok(ratio >= 4.5, `${scheme}: --${fg} on --${bg} is ${ratio.toFixed(2)}:1`);
+      }
+    });
+  }
+});
