@@ -40,10 +40,11 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
         ".svg": "image/svg+xml",
     }
 
-    def __init__(self, *args, model_dir: pathlib.Path | None = None, headers: bool = True, **kwargs):
+    def __init__(self, *args, root: pathlib.Path = FRONTEND, model_dir: pathlib.Path | None = None,
+                 headers: bool = True, **kwargs):
         self.model_dir = model_dir
         self.send_security_headers = headers
-        super().__init__(*args, directory=str(FRONTEND), **kwargs)
+        super().__init__(*args, directory=str(root), **kwargs)
 
     def translate_path(self, path: str) -> str:
         clean = path.split("?", 1)[0].split("#", 1)[0]
@@ -70,9 +71,11 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def make_server(port: int = 0, model_dir: pathlib.Path | None = None, headers: bool = True) -> http.server.ThreadingHTTPServer:
-    """A server on 127.0.0.1 (port 0: any free port); call serve_in_thread or serve_forever."""
-    handler = functools.partial(FrontendHandler, model_dir=model_dir, headers=headers)
+def make_server(port: int = 0, model_dir: pathlib.Path | None = None, headers: bool = True,
+                root: pathlib.Path = FRONTEND) -> http.server.ThreadingHTTPServer:
+    """A server on 127.0.0.1 (port 0: any free port) for `root` (default frontend/); call
+    serve_in_thread or serve_forever."""
+    handler = functools.partial(FrontendHandler, root=root, model_dir=model_dir, headers=headers)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.bytes_sent = 0  # response bodies, all requests
     server.count_lock = threading.Lock()

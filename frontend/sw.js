@@ -100,8 +100,11 @@ async function staleWhileRevalidate(event, request) {
   const key = request.mode === "navigate" ? scope.href : request;
   const cached = await cache.match(key, { ignoreSearch: request.mode === "navigate" });
   // Revalidate with the server even where HTTP caching would allow reuse, so code and libraries
-  // stay in step.
-  const refresh = fetch(request, { cache: "no-cache" }).then(async (response) => {
+  // stay in step. (A navigation request cannot be re-issued with options; its URL can.)
+  const revalidate = request.mode === "navigate"
+    ? new Request(request.url, { cache: "no-cache", credentials: "same-origin" })
+    : new Request(request, { cache: "no-cache" });
+  const refresh = fetch(revalidate).then(async (response) => {
     if (response.ok && response.type === "basic") await cache.put(key, response.clone());
     return response;
   });
