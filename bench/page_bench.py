@@ -170,7 +170,8 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
         lines.append(f"| wasm, model only, p50 | | {wasm['inference_p50']:.2f} | |")
     lines += [
         f"| navigation to ready (model loaded and warmed up), first visit, median of {len(loads['cold_ready_ms'])} | "
-        f"<= {TARGETS['ready_ms']:.0f} ms | {ready:.0f} ms | {verdict(ready <= TARGETS['ready_ms'])} |",
+        f"<= {TARGETS['ready_ms']:.0f} ms | {ready:.0f} ms (fastest {min(loads['cold_ready_ms']):.0f}) | "
+        f"{verdict(ready <= TARGETS['ready_ms'])} |",
         f"| navigation to ready, reload (service worker cache), median | | {statistics.median(loads['warm_ready_ms']):.0f} ms | |",
         f"| bytes transferred by a first visit until ready (page and worker requests), median | <= 3 MB | "
         f"{statistics.median(loads['page_bytes']) / 1e6:.2f} MB | {verdict(statistics.median(loads['page_bytes']) <= TARGETS['transfer_bytes'])} |",

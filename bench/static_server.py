@@ -55,7 +55,10 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
     def copyfile(self, source, outputfile) -> None:
         # Count what is sent, for the page's transfer budget (bench/page_bench.py).
         start = source.tell()
-        super().copyfile(source, outputfile)
+        try:
+            super().copyfile(source, outputfile)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the browser moved on (a closed page); nothing to report
         with self.server.count_lock:
             self.server.bytes_sent += source.tell() - start
 
