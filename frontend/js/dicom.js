@@ -155,7 +155,7 @@ export function readDicom(bytes, { name = "image", frame = null } = {}) {
   const frames = Math.max(1, dataSet.intString(TAG.frames) || 1);
   const index = frame ?? Math.floor(frames / 2);
   if (!Number.isInteger(index) || index < 0 || index >= frames) {
-    throw new ImageDecodeError(`${name} has ${frames} frame(s); frame ${index} does not exist (choose 1 to ${frames}).`);
+    throw new ImageDecodeError(`${name} has ${frames} frame(s); there is no frame ${index + 1} (choose 1 to ${frames}).`);
   }
   const color = photometric.startsWith("RGB") || photometric.startsWith("YBR");
   const description = {

@@ -90,7 +90,7 @@ describe("readDicom / dicomPixels", () => {
     assert.deepEqual([middle.frames, middle.frame, [...middle.stored]], [4, 2, [20, 20]]);
     assert.deepEqual([...readDicom(bytes, { frame: 0 }).stored], [0, 0]);
     assert.throws(() => readDicom(bytes, { name: "scan.dcm", frame: 4 }), (err) =>
-      err instanceof ImageDecodeError && /scan\.dcm has 4 frame/.test(err.message));
+      err instanceof ImageDecodeError && /scan\.dcm has 4 frame\(s\); there is no frame 5/.test(err.message));
   });
 
   it("passes RGB through unwindowed, interleaved or planar", () => {
