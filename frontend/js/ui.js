@@ -7,9 +7,9 @@ import { compareAnswers, percent, sortRows, tumourVerdict } from "./results.js";
 import { askServer } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
-// The heatmap is computed as soon as an image is shown when it should take less than this; on a
-// slow backend (webgl in software, cpu: tens of seconds) it waits for the button.
-const AUTO_EXPLAIN_MS = 3000;
+// The heatmap is computed as soon as an image is shown when it should take less than this (wasm:
+// about a second); on a slow backend (cpu, webgl without a GPU: 15-30 s) it waits for a button.
+const AUTO_EXPLAIN_MS = 10_000;
 
 function element(tag, { className, text, attrs } = {}, children = []) {
   const node = document.createElement(tag);
@@ -67,6 +67,7 @@ export function startApp(classifier) {
   let sortState = null; // {key, direction}
   let running = false;
   let batchStarted = 0;
+  const inferenceMs = []; // the model's time per image so far, for the heatmap's time estimate
 
   // ---- runtime and model card -------------------------------------------------------------
   classifier.info.then((info) => {
@@ -147,6 +148,7 @@ export function startApp(classifier) {
         row.frame = row.result.frame;
         row.status = "done";
         row.error = null;
+        inferenceMs.push(row.result.timings.inference);
       } catch (err) {
         row.status = "error";
         row.result = null;
@@ -278,7 +280,8 @@ export function startApp(classifier) {
     $("timing").textContent = `Classified in ${result.ms.toFixed(1)} ms in this browser ` +
       `(decoding ${result.timings.decode.toFixed(1)} ms, model ${result.timings.inference.toFixed(1)} ms).`;
     $("explain-label").value = result.label;
-    const estimate = occlusionPasses(metadata.input.height, metadata.input.width) * result.timings.inference;
+    const typical = [...inferenceMs].sort((a, b) => a - b)[Math.floor(inferenceMs.length / 2)] ?? result.timings.inference;
+    const estimate = occlusionPasses(metadata.input.height, metadata.input.width) * typical;
     if (row.explanations.has(`${row.frame}:${result.label}`) || estimate < AUTO_EXPLAIN_MS) {
       drawExplanation(row, result.label);
     } else {
