@@ -285,7 +285,7 @@ export function startApp(classifier) {
     if (row.explanations.has(`${row.frame}:${result.label}`) || estimate < AUTO_EXPLAIN_MS) {
       drawExplanation(row, result.label);
     } else {
-      $("heatmap-caption").textContent = `The heatmap may take up to ${seconds(estimate)} on this browser's backend.`;
+      $("heatmap-caption").textContent = `The heatmap takes up to ${seconds(estimate)} on this browser's backend.`;
       $("explain").hidden = false;
     }
   }
