@@ -36,7 +36,8 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Debian's chromium is missing: run 'sudo apt-get install chromium' and retry." >&2; exit 1; fi; }
 
-test: install chromium
+# The browser tests (tests/e2e) serve the collected static files through gunicorn.
+test: install chromium static
 	$(PY) -m pytest -q
 	node --test frontend/tests/
 
@@ -61,6 +62,11 @@ serve: install static
 # against the API on real slices; writes reports/bench-api.md.
 bench-api: install static chromium
 	$(SITE_ENV); $(PY) bench/api_bench.py --agreement 200 --report reports/bench-api.md
+
+# Everything in one run: the page (headless Chromium), native Keras on the same model and images
+# (the page/native ratio) and the API under load; writes reports/bench.md.
+bench: install static chromium
+	$(SITE_ENV); $(PY) bench/run_all.py --report reports/bench.md
 
 clean:
 	rm -rf $(VENV) node_modules frontend/vendor site/staticfiles
