@@ -49,6 +49,7 @@ def test_a_bad_file_marks_its_own_row_and_the_batch_goes_on(app):
         "not-an-image.png": b"this is a text file, not an image\n" * 20,
         "empty.jpg": b"",
         "truncated.png": png.data[: len(png.data) // 3],
+        "truncated.jpg": jpeg.data[: len(jpeg.data) // 2],  # Chromium refuses it, as Pillow does
     }
     batch = [(png.name, png.data), *bad.items(), (jpeg.name, jpeg.data)]
     app.upload(batch)
