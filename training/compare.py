@@ -136,7 +136,8 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
         "",
         f"Generated {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
         f"({platform.processor() or 'CPU'}, {__import__('os').cpu_count()} cores), TensorFlow "
-        f"{library_versions()['tensorflow']}, Keras {library_versions()['keras']}; whole comparison "
+        f"{library_versions()['tensorflow']}, Keras {library_versions()['keras']}; "
+        f"{'whole comparison' if len(results) > 1 else 'training and evaluation'} "
         f"{seconds / 60:.1f} min wall time. Rerun:",
         "",
         "```",
@@ -177,9 +178,10 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
                     f"{e['tumor_roc_auc'] or 0:.3f} | {e['near_twins_in_training']} | "
                     f"{(_pct(w['tumor_sensitivity']) + ' / ' + _pct(w['tumor_specificity'])) if w else '–'} |")
     t = winner["test"]
-    lines += ["", f"## Winner: `{winner['model']}`", "",
-              f"Chosen by validation macro-F1 ({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the "
-              "smaller file, then the faster model). Per class on the test subset:", "",
+    chosen = (f"## Winner: `{winner['model']}`\n\nChosen by validation macro-F1 "
+              f"({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the smaller file, then the faster "
+              "model). Per class on the test subset:") if len(results) > 1 else "## Per class on the test subset"
+    lines += ["", chosen, "",
               "| class | precision | recall | F1 | images |", "|---|---:|---:|---:|---:|"]
     for label, m in t["per_class"].items():
         lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
