@@ -30,7 +30,7 @@ def external_check(model, data: PreparedData, external_dir: str, cache_dir: str 
     """Tumour detection on a collection absent from training: sensitivity on its tumour class(es),
     specificity on its no-tumour class. Images with a near-twin in the training data are counted
     and also left out in a second figure, so an overlap between collections cannot flatter us."""
-    from training.data import NEAR_DUPLICATE_CORRELATION, load_images, scan_folders
+    from training.data import NEAR_DUPLICATE_CORRELATION, load_images, scan_folders, thumbnail_similarity
     from training.evaluate import tumor_detection_metrics, tumor_probability
 
     records = scan_folders([external_dir])
@@ -42,33 +42,13 @@ def external_check(model, data: PreparedData, external_dir: str, cache_dir: str 
     tumor_p = tumor_probability(probabilities, data.labels, find_no_tumor_label(data.labels))
     is_tumor = np.array([r.label != ext_no_tumor for r in kept])
     result = {"data": str(external_dir), **tumor_detection_metrics(tumor_p, is_tumor)}
-    # Near-twins of training images (any collection): thumbnail correlation as in the split.
+    # Near-twins of training images (any collection): the split's own thumbnail rule.
     train_mask = np.array([s == "train" for s in data.subsets])
-    train_thumbs = _training_thumbnails(data)[train_mask]
-    twin = _max_correlation(thumbs, train_thumbs) >= NEAR_DUPLICATE_CORRELATION
+    twin = thumbnail_similarity(thumbs, data.thumbnails[train_mask]).max(axis=1) >= NEAR_DUPLICATE_CORRELATION
     result["near_twins_in_training"] = int(twin.sum())
     if twin.any():
         result["without_twins"] = tumor_detection_metrics(tumor_p[~twin], is_tumor[~twin])
     return result
-
-
-def _training_thumbnails(data: PreparedData) -> np.ndarray:
-    from training.data import THUMBNAIL_SIZE
-
-    gray = data.pixels.astype(np.float32).mean(axis=-1)
-    n, h, w = gray.shape
-    f = h // THUMBNAIL_SIZE
-    return gray[:, :f * THUMBNAIL_SIZE, :f * THUMBNAIL_SIZE].reshape(n, THUMBNAIL_SIZE, f, THUMBNAIL_SIZE, f).mean((2, 4))
-
-
-def _max_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    def unit(t):
-        flat = t.reshape(len(t), -1).astype(np.float32)
-        flat -= flat.mean(axis=1, keepdims=True)
-        return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
-
-    ua, ub, ubm = unit(a), unit(b), unit(b[:, :, ::-1])
-    return np.maximum(ua @ ub.T, ua @ ubm.T).max(axis=1)
 
 
 def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds: float, run_dir: Path,

@@ -131,6 +131,18 @@ def load_images(records: list[Record], height: int, width: int, channels: int,
     return pixels_arr, thumbs_arr, md5s, [records[i] for i in kept_index]
 
 
+def _unit_rows(thumbnails: np.ndarray) -> np.ndarray:
+    flat = thumbnails.reshape(len(thumbnails), -1).astype(np.float32)
+    flat -= flat.mean(axis=1, keepdims=True)
+    return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
+
+
+def thumbnail_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[len(a), len(b)] correlation of thumbnails, the larger of as-is and b mirrored."""
+    ua = _unit_rows(a)
+    return np.maximum(ua @ _unit_rows(b).T, ua @ _unit_rows(b[:, :, ::-1]).T)
+
+
 def group_near_duplicates(records: list[Record], thumbnails: np.ndarray, md5s: list[str],
                           min_correlation: float = NEAR_DUPLICATE_CORRELATION) -> np.ndarray:
     """Group id per image: the union of exact duplicates (MD5), near-duplicates within a
@@ -159,16 +171,9 @@ def group_near_duplicates(records: list[Record], thumbnails: np.ndarray, md5s: l
             else:
                 by_key[key] = i
 
-    def unit_rows(t):
-        flat = t.reshape(len(t), -1).astype(np.float32)
-        flat -= flat.mean(axis=1, keepdims=True)
-        return flat / (np.linalg.norm(flat, axis=1, keepdims=True) + 1e-6)
-
-    features, mirrored = unit_rows(thumbnails), unit_rows(thumbnails[:, :, ::-1])
     sources = np.array([r.source for r in records])
-    for start in range(0, len(features), 1024):
-        block = features[start:start + 1024]
-        similarity = np.maximum(block @ features.T, block @ mirrored.T)
+    for start in range(0, len(thumbnails), 1024):
+        similarity = thumbnail_similarity(thumbnails[start:start + 1024], thumbnails)
         for a, b in zip(*np.nonzero(similarity >= min_correlation)):
             if start + a < b and sources[start + a] == sources[b]:
                 union(start + a, b)

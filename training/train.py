@@ -43,6 +43,7 @@ class PreparedData:
     groups: np.ndarray
     subsets: list[str]
     data_dirs: list[str]
+    thumbnails: np.ndarray    # 32x32 grayscale per image, for near-duplicate checks
 
     def subset(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         mask = np.array([s == name for s in self.subsets])
@@ -72,7 +73,7 @@ def prepare_data(data_dirs: list[str], image_size: int = IMAGE_SIZE, channels: i
         if name not in subsets:
             raise ValueError(f"The {name} subset is empty: {len(set(groups))} near-duplicate groups are too "
                              "few to split; add images.")
-    return PreparedData(pixels, y, kept, labels, groups, subsets, [str(d) for d in data_dirs])
+    return PreparedData(pixels, y, kept, labels, groups, subsets, [str(d) for d in data_dirs], thumbnails)
 
 
 def get_strategy(distribute: bool):
