@@ -79,6 +79,23 @@ def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds:
     return result
 
 
+def save_and_evaluate(name: str, model, data: PreparedData, history: dict, seconds: float, settings: dict,
+                      run_dir: Path, externals: list[str], cache_dir: str | None, report: Path | None) -> dict:
+    """Save a trained model's run folder, evaluate it, and write its metadata.json once, with the
+    held-out figures; with a report, its plots also go to the report's figure folder."""
+    save_run(model, history, data, run_dir, name)
+    result = evaluate_model(name, model, data, history, seconds, run_dir, externals, cache_dir)
+    metadata = build_metadata(name, data, history, seconds, settings, metadata_metrics(result, report))
+    (run_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    if report:
+        figures = report.parent / report.stem
+        figures.mkdir(parents=True, exist_ok=True)
+        for kind in ("confusion", "curves"):
+            if (run_dir / f"{kind}.png").exists():
+                shutil.copy(run_dir / f"{kind}.png", figures / f"{name}-{kind}.png")
+    return result
+
+
 def metadata_metrics(result: dict, report: Path | None) -> dict:
     """The held-out figures metadata.json carries (the model card reads them)."""
     return {"test": result["test"], "validation_macro_f1": result["validation_macro_f1"],
@@ -214,24 +231,16 @@ def main(argv=None) -> int:
     out = Path(args.out)
     report = Path(args.report) if args.report else out / "comparison.md"
     figures = report.parent / report.stem
-    figures.mkdir(parents=True, exist_ok=True)
     data = prepare_data(args.data, args.image_size, args.channels, args.seed, cache)
     settings = {k: v for k, v in vars(args).items() if k in ("epochs", "max_minutes", "image_size", "channels",
                                                              "batch_size", "learning_rate", "seed")}
-    results, metadata_by_model = [], {}
+    results = []
     for name in args.models:
         print(f"\n=== {name} ===", flush=True)
         model, history, seconds = train_model(name, data, args.epochs, args.batch_size, args.learning_rate,
                                               args.seed, args.max_minutes, verbose=2)
-        run_dir = out / name
-        metadata = build_metadata(name, data, history, seconds, settings)
-        save_run(model, metadata, history, data, run_dir)
-        result = evaluate_model(name, model, data, history, seconds, run_dir, args.external, cache)
-        metadata["metrics"] = metadata_metrics(result, report)
-        (run_dir / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
-        for kind in ("confusion", "curves"):
-            if (run_dir / f"{kind}.png").exists():
-                shutil.copy(run_dir / f"{kind}.png", figures / f"{name}-{kind}.png")
+        result = save_and_evaluate(name, model, data, history, seconds, settings, out / name, args.external,
+                                   cache, report)
         results.append(result)
         print(f"{name}: test accuracy {result['test']['accuracy']:.4f}, macro-F1 {result['test']['macro_f1']:.4f}, "
               f"{result['file_bytes'] / 1e6:.2f} MB, {result['cpu_ms_per_image']:.2f} ms/img", flush=True)

@@ -206,18 +206,18 @@ def build_metadata(model_name: str, data: PreparedData, history: dict, seconds: 
     }
 
 
-def save_run(model, metadata: dict, history: dict, data: PreparedData, out_dir: str | Path) -> None:
-    """model.h5, metadata.json, curves.png and split.csv into out_dir."""
+def save_run(model, history: dict, data: PreparedData, out_dir: str | Path, name: str) -> None:
+    """model.h5, curves.png and split.csv into out_dir; metadata.json is written once the run is
+    evaluated (training.compare.save_and_evaluate)."""
     from training.data import write_split_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # No optimizer state: the shipped file is for inference, a third of the size.
     model.save(out / "model.h5", include_optimizer=False)
-    (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     write_split_csv(out / "split.csv", data.records, data.groups, data.subsets)
     if history.get("loss"):
-        plot_curves(history, out / "curves.png", f"{metadata['architecture']} on {', '.join(map(str, data.data_dirs))}")
+        plot_curves(history, out / "curves.png", f"{name} on {', '.join(map(str, data.data_dirs))}")
 
 
 def parse_args(argv=None):
@@ -264,21 +264,15 @@ def main(argv=None) -> int:
     data = prepare_data(args.data, args.image_size, args.channels, args.seed, args.cache_dir or None)
     model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
                                           args.seed, args.max_minutes, args.distribute, patience=args.patience)
-    from training.compare import evaluate_model, metadata_metrics, ship_run, write_report
+    from training.compare import save_and_evaluate, ship_run, write_report
 
     out = Path(args.out)
-    settings = {k: v for k, v in vars(args).items() if k not in ("data", "out", "external", "report", "ship")}
-    metadata = build_metadata(args.model, data, history, seconds, settings)
-    save_run(model, metadata, history, data, out)
-    result = evaluate_model(args.model, model, data, history, seconds, out, args.external, args.cache_dir or None)
     report = Path(args.report) if args.report else None
-    metadata["metrics"] = metadata_metrics(result, report)
-    (out / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    settings = {k: v for k, v in vars(args).items() if k not in ("data", "out", "external", "report", "ship")}
+    result = save_and_evaluate(args.model, model, data, history, seconds, settings, out, args.external,
+                               args.cache_dir or None, report)
     if report:
         figures = report.parent / report.stem
-        figures.mkdir(parents=True, exist_ok=True)
-        for kind in ("confusion", "curves"):
-            shutil.copy(out / f"{kind}.png", figures / f"{args.model}-{kind}.png")
         shutil.copy(out / "split.csv", figures / "split.csv")
         write_report([result], result, data, args, seconds, report, figures)
         report.with_suffix(".json").write_text(json.dumps({"results": [result]}, indent=2) + "\n")
