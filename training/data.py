@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 import re
 from collections import Counter, defaultdict
@@ -56,7 +55,7 @@ def scan_folders(data_dirs: list[str | os.PathLike]) -> list[Record]:
             if not files:
                 raise DataError(f"Class folder {class_dir} is empty; add images or remove the folder.")
             records += [Record(str(f), class_dir.name, data_dir.name) for f in files]
-    labels = sorted({r.label for r in records})
+    labels = labels_of(records)
     if len(labels) < 2:
         raise DataError(f"Found only the class {labels}; a classifier needs two or more class folders.")
     return records
@@ -218,11 +217,6 @@ def write_split_csv(path: str | os.PathLike, records: list[Record], groups: np.n
             writer.writerow([r.path, r.label, r.source, int(g), s])
 
 
-def read_split_csv(path: str | os.PathLike) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 # ---------------------------------------------------------------- augmentation and pipelines
 
 def _augment_one(image, seed_pair):
@@ -283,7 +277,3 @@ def summarize_split(records: list[Record], subsets: list[str]) -> dict:
     for r, s in zip(records, subsets):
         counts[s][r.label] += 1
     return {s: dict(sorted(c.items())) for s, c in counts.items()}
-
-
-def to_json(obj) -> str:
-    return json.dumps(obj, indent=2, sort_keys=False)
