@@ -123,7 +123,8 @@ def _pct(value) -> str:
 
 
 def write_report(results: list[dict], winner: dict, data: PreparedData, args, seconds: float, path: Path,
-                 figures_dir: Path) -> None:
+                 figures_dir: Path, command: str) -> None:
+    """Markdown report; `command` is the module whose command line (sys.argv) reruns it."""
     from training.train import library_versions
 
     split = {s: sum(1 for x in data.subsets if x == s) for s in ("train", "validation", "test")}
@@ -138,8 +139,7 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
         f"{seconds / 60:.1f} min wall time. Rerun:",
         "",
         "```",
-        f"python -m training.{Path(sys.argv[0]).stem if sys.argv[0].endswith('.py') else 'compare'} "
-        + " ".join(sys.argv[1:]),
+        f"python -m {command} " + " ".join(sys.argv[1:]),
         "```",
         "",
         f"**Data**: {len(data.records)} images ({', '.join(f'{k} {v}' for k, v in split.items())}), "
@@ -246,7 +246,7 @@ def main(argv=None) -> int:
               f"{result['file_bytes'] / 1e6:.2f} MB, {result['cpu_ms_per_image']:.2f} ms/img", flush=True)
     winner = pick_winner(results)
     seconds = time.monotonic() - start
-    write_report(results, winner, data, args, seconds, report, figures)
+    write_report(results, winner, data, args, seconds, report, figures, "training.compare")
     report.with_suffix(".json").write_text(json.dumps(
         {"winner": winner["model"], "seconds": round(seconds, 1), "data": args.data, "results": results}, indent=2) + "\n")
     # The split travels with the report so anyone can audit it or evaluate on the same test subset.

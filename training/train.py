@@ -274,7 +274,7 @@ def main(argv=None) -> int:
     if report:
         figures = report.parent / report.stem
         shutil.copy(out / "split.csv", figures / "split.csv")
-        write_report([result], result, data, args, seconds, report, figures)
+        write_report([result], result, data, args, seconds, report, figures, "training.train")
         report.with_suffix(".json").write_text(json.dumps({"results": [result]}, indent=2) + "\n")
     if args.ship:
         ship_run(out, Path(args.ship))
