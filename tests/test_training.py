@@ -156,6 +156,35 @@ def _run_train(args, env_extra=None):
                           capture_output=True, text=True, timeout=300)
 
 
+# ------------------------------------------------------------------ augmentation
+
+def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
+    import tensorflow as tf
+    from training.data import _random_intensity_curve
+
+    ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])
+    curves = [_random_intensity_curve(ramp, tf.constant([s, 7], tf.int64)).numpy().ravel() for s in range(20)]
+    for curve in curves:
+        assert curve[0] == 0.0 and curve.min() >= 0.0 and 200.0 < curve.max() <= 255.0 + 1e-3
+        assert curve[:20].max() <= 0.3 * 255 + 1e-3  # the darkest levels stay dark
+    # Some curves are not monotonic: brightness order between tissues changes, as between sequences.
+    assert any((np.diff(c) < -1e-3).any() for c in curves)
+    assert len({round(float(c[128]), 3) for c in curves}) > 10
+
+
+def test_only_the_training_pipeline_is_augmented():
+    from training.data import make_dataset
+
+    rng = np.random.default_rng(0)
+    pixels = np.stack([blob_image(rng, 64, bright_spot=True)[..., None] for _ in range(8)]).astype(np.float16)
+    labels = np.arange(8) % 2
+    plain = np.concatenate([x.numpy() for x, _ in make_dataset(pixels, labels, 4, training=False)])
+    np.testing.assert_array_equal(plain, pixels.astype(np.float32))
+    augmented = np.concatenate([x.numpy() for x, _ in make_dataset(pixels, labels, 4, training=True)])
+    assert augmented.shape == plain.shape and augmented.min() >= 0.0 and augmented.max() <= 255.0
+    assert not np.allclose(np.sort(augmented.ravel()), np.sort(plain.ravel()))
+
+
 def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tmp_path):
     from training.models import load_model
     from training.train import main

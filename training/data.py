@@ -219,16 +219,44 @@ def write_split_csv(path: str | os.PathLike, records: list[Record], groups: np.n
 
 # ---------------------------------------------------------------- augmentation and pipelines
 
+# Share of training images whose grey levels go through a random curve (see _random_intensity_curve).
+SEQUENCE_PROBABILITY = 0.5
+AUGMENTATION = ("flip, zoom in 20% to out 30%, rotation ±14°, shift ±6%, gamma 0.6-1.6, random intensity curve "
+                "(half the images), JPEG q40-95, blur, noise")
+
+
+def _random_intensity_curve(image, seed):
+    """Map grey levels through a random piecewise-linear curve. CSF, fat, oedema and tumour then
+    swap brightness the way they do between T1, T1 with contrast, T2 and FLAIR, so the network
+    cannot read "tumour" from the sequence a collection happened to use (in the 4-class set tumours
+    are mostly T1 with contrast and normals mostly T2/FLAIR) and must find it by shape. Black stays
+    black and the darkest levels stay dark: air and background are dark in every sequence."""
+    import tensorflow as tf
+
+    positions = [0.0, 0.15, 0.4, 0.7, 1.0]
+    u = tf.random.stateless_uniform([4], seed)
+    levels = tf.concat([[0.0], 0.02 + 0.28 * u[:1], 0.1 + 0.9 * u[1:]], axis=0)
+    levels = levels / tf.reduce_max(levels)
+    t = tf.clip_by_value(image, 0.0, 255.0) / 255.0
+    curve = tf.zeros_like(t)
+    for i in range(4):
+        step = tf.clip_by_value((t - positions[i]) / (positions[i + 1] - positions[i]), 0.0, 1.0)
+        curve += (levels[i + 1] - levels[i]) * step
+    return 255.0 * curve
+
+
 def _augment_one(image, seed_pair):
     """Per-image augmentation of raw 0-255 pixels: the paper's zoom and horizontal flip, plus what
     scanners and exports vary: gamma, blur, noise and JPEG quality."""
     import tensorflow as tf
 
-    seeds = tf.random.experimental.stateless_split(seed_pair, 6)
+    seeds = tf.random.experimental.stateless_split(seed_pair, 8)
     image = tf.image.stateless_random_flip_left_right(image, seeds[0])
     # Gamma 0.6-1.6: contrast curves differ between sequences and scanners.
     gamma = tf.exp(tf.random.stateless_uniform([], seeds[1], -0.5, 0.5))
     image = 255.0 * tf.pow(tf.clip_by_value(image, 0.0, 255.0) / 255.0, gamma)
+    image = tf.cond(tf.random.stateless_uniform([], seeds[6]) < SEQUENCE_PROBABILITY,
+                    lambda: _random_intensity_curve(image, seeds[7]), lambda: image)
     # JPEG re-encoding at quality 40-95 half the time.
     u = tf.random.stateless_uniform([3], seeds[2])
     image = tf.cond(u[0] < 0.5, lambda: tf.cast(tf.image.stateless_random_jpeg_quality(
@@ -262,7 +290,7 @@ def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, traini
     if training:
         # The paper's zoom, plus small rotations and shifts, as Keras preprocessing layers.
         geometry = keras.Sequential([
-            keras.layers.RandomZoom((-0.15, 0.15), fill_mode="constant", seed=seed),
+            keras.layers.RandomZoom((-0.2, 0.3), fill_mode="constant", seed=seed),
             keras.layers.RandomRotation(0.04, fill_mode="constant", seed=seed),
             keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed),
         ])

@@ -177,7 +177,7 @@ def build_metadata(model_name: str, data: PreparedData, history: dict, seconds: 
                    metrics: dict | None = None) -> dict:
     from collections import Counter
 
-    from training.data import NEAR_DUPLICATE_CORRELATION, summarize_split
+    from training.data import AUGMENTATION, NEAR_DUPLICATE_CORRELATION, summarize_split
 
     h, w, c = data.input_shape
     return {
@@ -199,7 +199,7 @@ def build_metadata(model_name: str, data: PreparedData, history: dict, seconds: 
             "epochs_run": len(history.get("loss", [])),
             "settings": args,
             "seconds": round(seconds, 1),
-            "augmentation": "flip, zoom ±15%, rotation ±14°, shift ±6%, gamma 0.6-1.6, JPEG q40-95, blur, noise",
+            "augmentation": AUGMENTATION,
             "versions": library_versions(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         },
