@@ -28,3 +28,36 @@ def test_normalisation_is_inside_the_model():
     model = create_model("compact", (64, 64, 1), 3)
     pixels = np.random.default_rng(1).uniform(0, 120, (1, 64, 64, 1)).astype("float32")
     np.testing.assert_allclose(model.predict(pixels, verbose=0), model.predict(pixels * 2 + 10, verbose=0), atol=1e-5)
+
+
+def _head(size=128, centre=(64, 64), radius=30, letter=False):
+    """A bright disk (the head) on black, optionally with a small burnt-in letter in a corner."""
+    yy, xx = np.mgrid[:size, :size]
+    image = (((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) < radius ** 2) * 150.0
+    if letter:
+        image[3:9, 120:125] = 255.0
+    return image[None, :, :, None].astype("float32")
+
+
+def _bright_box(image):
+    rows, cols = np.where(image[0, :, :, 0] > 20)
+    return rows.min(), rows.max(), cols.min(), cols.max()
+
+
+def test_crop_to_brain_centres_and_enlarges_a_small_off_centre_head():
+    from training.models import CropToBrain
+
+    cropped = CropToBrain()(_head(centre=(45, 50), radius=36)).numpy()
+    top, bottom, left, right = _bright_box(cropped)
+    # The head now fills the frame up to the margin, centred, whatever its place and size.
+    assert top <= 6 and bottom >= 121 and left <= 6 and right >= 121
+    np.testing.assert_allclose(CropToBrain()(_head(centre=(80, 75), radius=36)).numpy(), cropped, atol=1.0)
+
+
+def test_crop_to_brain_ignores_burnt_in_letters_and_keeps_black_images():
+    from training.models import CropToBrain
+
+    crop = CropToBrain()
+    np.testing.assert_allclose(crop(_head(letter=True)).numpy()[:, 12:116, 12:116],
+                               crop(_head()).numpy()[:, 12:116, 12:116], atol=1e-4)
+    assert np.all(crop(np.zeros((2, 64, 64, 1), "float32")).numpy() == 0.0)
