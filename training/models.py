@@ -75,7 +75,9 @@ class CropToBrain(layers.Layer):
 
         height, width = x.shape[1], x.shape[2]
         gray = tf.reduce_max(x, axis=-1)
-        bright = tf.cast(gray > self.threshold * tf.reduce_max(gray, axis=[1, 2], keepdims=True), tf.float32)
+        # 1 where brighter than the threshold, else 0; sign(relu(.)) rather than a comparison
+        # because TF.js's wasm Greater with broadcasting took 2 ms, a third of the whole model.
+        bright = tf.sign(tf.nn.relu(gray - self.threshold * tf.reduce_max(gray, axis=[1, 2], keepdims=True)))
         rows = tf.cast(tf.reduce_mean(bright, axis=2) >= self.min_share, tf.float32)
         cols = tf.cast(tf.reduce_mean(bright, axis=1) >= self.min_share, tf.float32)
 
