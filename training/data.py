@@ -246,8 +246,9 @@ def _random_intensity_curve(image, seed):
 
 
 def _augment_one(image, seed_pair):
-    """Per-image augmentation of raw 0-255 pixels: the paper's zoom and horizontal flip, plus what
-    scanners and exports vary: gamma, blur, noise and JPEG quality."""
+    """Per-image augmentation of raw 0-255 pixels: the paper's horizontal flip (zoom comes later, per
+    batch), plus what sequences, scanners and exports vary: gamma, a random intensity curve, JPEG
+    quality, blur and noise."""
     import tensorflow as tf
 
     seeds = tf.random.experimental.stateless_split(seed_pair, 8)

@@ -109,10 +109,11 @@ def load_model(path: str) -> keras.Model:
     return keras.models.load_model(path, compile=False)
 
 
-def _inputs(input_shape, standardize: bool = True):
+def _inputs(input_shape):
+    """Raw pixels in, then the preprocessing every model shares: crop to the head, standardise."""
     inputs = keras.Input(shape=input_shape, name="image")
     x = CropToBrain(name="crop_to_brain")(inputs)
-    x = PerImageStandardization(name="standardize")(x) if standardize else layers.Rescaling(1.0 / 255)(x)
+    x = PerImageStandardization(name="standardize")(x)
     return inputs, x
 
 
