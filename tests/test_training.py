@@ -213,6 +213,21 @@ def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tm
     reloaded = load_model(str(out / "model.h5"))
     np.testing.assert_allclose(model.predict(pixels, verbose=0), reloaded.predict(pixels, verbose=0), atol=1e-6)
 
+    # The saved run's operating points: same split rebuilt from the folders, the unseen set included.
+    from training.operating_points import main as operating_points
+
+    points = tmp_path / "reports" / "points.md"
+    assert operating_points(["--model", str(out / "model.h5"), "--data", str(root), "--external", str(external),
+                             "--cache-dir", "", "--report", str(points)]) == 0
+    table = json.loads(points.with_suffix(".json").read_text())
+    assert [row["threshold"] for row in table["thresholds"]][:2] == [0.5, 0.4]
+    assert set(table["thresholds"][0]) >= {"validation", "test", "unseen (unseen)"}
+    assert table["thresholds"][-1]["validation"]["sensitivity"] >= 0.97
+    with pytest.raises(SystemExit, match="labels"):
+        other = image_folder(per_class=4, size=40, classes=("glioma", "notumor"), name="other")
+        operating_points(["--model", str(out / "model.h5"), "--data", str(other), "--cache-dir", "",
+                          "--report", str(points)])
+
 
 def test_help_documents_every_flag():
     result = _run_train(["--help"])
@@ -267,6 +282,18 @@ def test_compare_trains_reports_and_ships_the_winner(image_folder, tmp_path):
     shipped = json.loads((ship / "metadata.json").read_text())
     assert shipped["architecture"] == results["winner"] and "test" in shipped["metrics"]
     assert (ship / "model.h5").is_file() and (tmp_path / "reports" / "comparison" / "split.csv").is_file()
+
+
+def test_threshold_for_sensitivity_is_the_highest_that_reaches_the_target():
+    from training.operating_points import sensitivity_specificity, threshold_for_sensitivity
+
+    tumor_p = np.linspace(0.01, 1.0, 100)
+    is_tumor = np.ones(100, bool)
+    threshold = threshold_for_sensitivity(tumor_p, is_tumor, 0.97)
+    assert sensitivity_specificity(tumor_p, is_tumor, threshold)[0] >= 0.97
+    assert (tumor_p >= np.nextafter(threshold, 1.0)).mean() < 0.97  # any higher threshold misses the target
+    with pytest.raises(ValueError, match="No tumour"):
+        threshold_for_sensitivity(tumor_p, ~is_tumor, 0.97)
 
 
 def test_winner_is_best_validation_f1_then_smallest():

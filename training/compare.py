@@ -26,25 +26,32 @@ from training.train import (BATCH_SIZE, CACHE_DIR, CHANNELS, EPOCHS, IMAGE_SIZE,
 TIE = 0.005
 
 
+def external_predictions(model, data: PreparedData, external_dir: str, cache_dir: str | None):
+    """Tumour probability, truth and "has a near-twin in our training data" for every image of a
+    collection absent from training (its no-tumour class by name; every other class is a tumour)."""
+    from training.data import NEAR_DUPLICATE_CORRELATION, load_images, scan_folders, thumbnail_similarity
+    from training.evaluate import tumor_probability
+
+    records = scan_folders([external_dir])
+    ext_no_tumor = find_no_tumor_label(sorted({r.label for r in records}))
+    h, w, c = data.input_shape
+    pixels, thumbs, _, kept = load_images(records, h, w, c, cache_dir)
+    tumor_p = tumor_probability(predict_probabilities(model, pixels), data.labels, find_no_tumor_label(data.labels))
+    is_tumor = np.array([r.label != ext_no_tumor for r in kept])
+    # Near-twins of training images (any collection): the split's own thumbnail rule.
+    train_mask = np.array([s == "train" for s in data.subsets])
+    twin = thumbnail_similarity(thumbs, data.thumbnails[train_mask]).max(axis=1) >= NEAR_DUPLICATE_CORRELATION
+    return tumor_p, is_tumor, twin
+
+
 def external_check(model, data: PreparedData, external_dir: str, cache_dir: str | None) -> dict:
     """Tumour detection on a collection absent from training: sensitivity on its tumour class(es),
     specificity on its no-tumour class. Images with a near-twin in the training data are counted
     and also left out in a second figure, so an overlap between collections cannot flatter us."""
-    from training.data import NEAR_DUPLICATE_CORRELATION, load_images, scan_folders, thumbnail_similarity
-    from training.evaluate import tumor_detection_metrics, tumor_probability
+    from training.evaluate import tumor_detection_metrics
 
-    records = scan_folders([external_dir])
-    ext_labels = sorted({r.label for r in records})
-    ext_no_tumor = find_no_tumor_label(ext_labels)
-    h, w, c = data.input_shape
-    pixels, thumbs, _, kept = load_images(records, h, w, c, cache_dir)
-    probabilities = predict_probabilities(model, pixels)
-    tumor_p = tumor_probability(probabilities, data.labels, find_no_tumor_label(data.labels))
-    is_tumor = np.array([r.label != ext_no_tumor for r in kept])
+    tumor_p, is_tumor, twin = external_predictions(model, data, external_dir, cache_dir)
     result = {"data": str(external_dir), **tumor_detection_metrics(tumor_p, is_tumor)}
-    # Near-twins of training images (any collection): the split's own thumbnail rule.
-    train_mask = np.array([s == "train" for s in data.subsets])
-    twin = thumbnail_similarity(thumbs, data.thumbnails[train_mask]).max(axis=1) >= NEAR_DUPLICATE_CORRELATION
     result["near_twins_in_training"] = int(twin.sum())
     if twin.any():
         result["without_twins"] = tumor_detection_metrics(tumor_p[~twin], is_tumor[~twin])

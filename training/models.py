@@ -182,13 +182,16 @@ def alexnet(input_shape, num_classes):
 def compact(input_shape, num_classes):
     """Our CPU-first net: a stride-2 stem, then separable convolutions (depthwise 3x3 + pointwise)
     with batch norm, downsampling by stride, global average pooling straight into the classifier.
-    ~0.14 M parameters (about half a megabyte) and ~22 M multiply-adds at 128 px, so the page
-    downloads it at once and answers in milliseconds."""
+    ~0.21 M parameters (under a megabyte) and ~26 M multiply-adds at 128 px, so the page
+    downloads it at once and answers in milliseconds. The third 256-filter block was added when
+    the 0.14 M version fitted its augmented training images no better than validation (93.7 %
+    vs 92.7 % after 70 epochs): it was short of capacity, and 8x8 blocks are the cheapest place
+    to add some."""
     inputs, x = _inputs(input_shape)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
-    for filters, strides in ((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1)):
+    for filters, strides in ((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (256, 1)):
         x = layers.SeparableConv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
