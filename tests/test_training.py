@@ -285,12 +285,13 @@ def test_compare_trains_reports_and_ships_the_winner(image_folder, tmp_path):
 
 
 def test_threshold_for_sensitivity_is_the_highest_that_reaches_the_target():
-    from training.operating_points import sensitivity_specificity, threshold_for_sensitivity
+    from training.evaluate import tumor_detection_metrics
+    from training.operating_points import threshold_for_sensitivity
 
     tumor_p = np.linspace(0.01, 1.0, 100)
     is_tumor = np.ones(100, bool)
     threshold = threshold_for_sensitivity(tumor_p, is_tumor, 0.97)
-    assert sensitivity_specificity(tumor_p, is_tumor, threshold)[0] >= 0.97
+    assert tumor_detection_metrics(tumor_p, is_tumor, threshold)["tumor_sensitivity"] >= 0.97
     assert (tumor_p >= np.nextafter(threshold, 1.0)).mean() < 0.97  # any higher threshold misses the target
     with pytest.raises(ValueError, match="No tumour"):
         threshold_for_sensitivity(tumor_p, ~is_tumor, 0.97)

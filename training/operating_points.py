@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from training.compare import _pct, external_predictions
+from training.evaluate import tumor_detection_metrics, tumor_probability
 from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabilities, prepare_data
 
 THRESHOLDS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
@@ -33,17 +34,8 @@ def threshold_for_sensitivity(tumor_p: np.ndarray, is_tumor: np.ndarray, target:
     return float(scores[int(np.floor((1.0 - target) * len(scores)))])
 
 
-def sensitivity_specificity(tumor_p: np.ndarray, is_tumor: np.ndarray, threshold: float):
-    """(sensitivity, specificity); None for a side with no images."""
-    called = tumor_p >= threshold
-    return (float(called[is_tumor].mean()) if is_tumor.any() else None,
-            float((~called[~is_tumor]).mean()) if (~is_tumor).any() else None)
-
-
 def collect(model, data, externals: list[str], cache_dir: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Tumour probability and truth per evaluated set: validation, test, then each external collection."""
-    from training.evaluate import tumor_probability
-
     no_tumor = find_no_tumor_label(data.labels)
     sets = {}
     for subset in ("validation", "test"):
@@ -65,7 +57,8 @@ def write_report(sets: dict, chosen: float, target: float, command: str, path: P
                                         for name, (_, t) in sets.items()) + ".", "",
              "| threshold | " + " | ".join(sets) + " | |", "|---:|" + "---:|" * len(sets) + "---|"]
     for threshold, note in rows:
-        figures = {name: sensitivity_specificity(p, t, threshold) for name, (p, t) in sets.items()}
+        metrics = {name: tumor_detection_metrics(p, t, threshold) for name, (p, t) in sets.items()}
+        figures = {name: (m["tumor_sensitivity"], m["tumor_specificity"]) for name, m in metrics.items()}
         table["thresholds"].append({"threshold": threshold, "note": note,
                                     **{name: {"sensitivity": s, "specificity": c} for name, (s, c) in figures.items()}})
         lines.append(f"| {threshold:.3g} | " + " | ".join(f"{_pct(s)} / {_pct(c)}" for s, c in figures.values())
