@@ -223,8 +223,8 @@ def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tm
     assert [row["threshold"] for row in table["thresholds"]][:2] == [0.5, 0.4]
     assert set(table["thresholds"][0]) >= {"validation", "test", "unseen (unseen)"}
     assert table["thresholds"][-1]["validation"]["sensitivity"] >= 0.97
+    other = image_folder(per_class=4, size=40, classes=("glioma", "notumor"), name="other")
     with pytest.raises(SystemExit, match="labels"):
-        other = image_folder(per_class=4, size=40, classes=("glioma", "notumor"), name="other")
         operating_points(["--model", str(out / "model.h5"), "--data", str(other), "--cache-dir", "",
                           "--report", str(points)])
 

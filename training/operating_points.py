@@ -93,10 +93,10 @@ def main(argv=None) -> int:
     if trained_on != labels:
         raise SystemExit(f"{args.model} was trained on labels {trained_on}, but --data has {labels}: "
                          "pass the folders it was trained on.")
-    height, width, channels = model.input_shape[1:]
+    if find_no_tumor_label(labels) is None:
+        raise SystemExit(f"No no-tumour class among {labels}: operating points need one.")
+    height, _, channels = model.input_shape[1:]
     data = prepare_data(args.data, height, channels, args.seed, args.cache_dir or None)
-    if find_no_tumor_label(data.labels) is None:
-        raise SystemExit(f"No no-tumour class among {data.labels}: operating points need one.")
     sets = collect(model, data, args.external, args.cache_dir or None)
     chosen = threshold_for_sensitivity(*sets["validation"], args.target_sensitivity)
     command = "python -m training.operating_points " + " ".join(sys.argv[1:] if argv is None else argv)
