@@ -86,7 +86,6 @@ def main(argv=None) -> int:
 
     from training.data import labels_of, scan_folders
 
-    model = load_model(args.model)
     labels = labels_of(scan_folders(args.data))
     metadata = Path(args.model).with_name("metadata.json")
     trained_on = json.loads(metadata.read_text())["labels"] if metadata.exists() else labels
@@ -95,6 +94,7 @@ def main(argv=None) -> int:
                          "pass the folders it was trained on.")
     if find_no_tumor_label(labels) is None:
         raise SystemExit(f"No no-tumour class among {labels}: operating points need one.")
+    model = load_model(args.model)  # after the cheap checks: loading starts TensorFlow
     height, _, channels = model.input_shape[1:]
     data = prepare_data(args.data, height, channels, args.seed, args.cache_dir or None)
     sets = collect(model, data, args.external, args.cache_dir or None)
