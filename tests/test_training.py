@@ -255,25 +255,32 @@ def test_short_run_on_real_mri_data(tmp_path):
         for f in sorted((source / label).iterdir())[:30]:
             shutil.copy(f, subset / label / f.name)
     result = _run_train(["--data", str(subset), "--model", "compact", "--out", str(tmp_path / "r"), "--epochs", "1",
-                         "--image-size", "64", "--batch-size", "16", "--cache-dir", ""])
+                         "--image-size", "64", "--batch-size", "16", "--cache-dir", "", "--class-weight", "balanced"])
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Class weights: glioma" in result.stdout
     meta = json.loads((tmp_path / "r" / "metadata.json").read_text())
     assert meta["training"]["class_counts"] == {"glioma": 30, "notumor": 30}
+    assert meta["training"]["settings"]["class_weight"] == "balanced"
 
 
 def test_compare_trains_reports_and_ships_the_winner(image_folder, tmp_path):
     from training.compare import main
 
     root = image_folder(per_class=20, size=40)
+    second = image_folder(per_class=12, size=40, seed=5, name="second")  # merged with the first by class name
     external = image_folder(per_class=6, size=40, seed=9, name="external")  # an "unseen collection"
     report, ship = tmp_path / "reports" / "comparison.md", tmp_path / "ship"
-    assert main(["--data", str(root), "--out", str(tmp_path / "runs"), "--models", "lenet", "compact",
+    assert main(["--data", str(root), str(second), "--out", str(tmp_path / "runs"), "--models", "lenet", "compact",
                  "--external", str(external), "--epochs", "1", "--image-size", "32",
                  "--batch-size", "8", "--cache-dir", "", "--report", str(report), "--ship", str(ship)]) == 0
     text = report.read_text()
-    for needle in ("| lenet |", "compact", "test accuracy", "Collections never seen in training", "Winner"):
+    for needle in ("| lenet |", "compact", "test accuracy", "Collections never seen in training", "Winner",
+                   "per source collection", "| data |", "| second |"):
         assert needle in text
     results = json.loads(report.with_suffix(".json").read_text())
+    per_collection = results["results"][0]["test"]["per_collection"]
+    assert set(per_collection) == {"data", "second"}
+    assert sum(m["n"] for m in per_collection.values()) == results["results"][0]["test"]["n"]
     assert results["winner"] in ("lenet", "compact")
     assert {r["model"] for r in results["results"]} == {"lenet", "compact"}
     for r in results["results"]:
@@ -282,6 +289,31 @@ def test_compare_trains_reports_and_ships_the_winner(image_folder, tmp_path):
     shipped = json.loads((ship / "metadata.json").read_text())
     assert shipped["architecture"] == results["winner"] and "test" in shipped["metrics"]
     assert (ship / "model.h5").is_file() and (tmp_path / "reports" / "comparison" / "split.csv").is_file()
+
+
+def test_per_collection_metrics_split_the_pooled_figures_by_source():
+    from training.evaluate import per_collection_metrics
+
+    labels = ["notumor", "tumor"]
+    # Collection a: all right. Collection b: one tumour missed, one normal called a tumour.
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
+    y = np.array([0, 1, 0, 0, 1, 1])
+    m = per_collection_metrics(probabilities, y, ["a", "a", "b", "b", "b", "b"], labels, "notumor")
+    assert m["a"] == {"n": 2, "accuracy": 1.0, "tumor_sensitivity": 1.0, "tumor_specificity": 1.0,
+                      "tumor_images": 1, "no_tumor_images": 1, "tumor_roc_auc": 1.0}
+    assert m["b"]["n"] == 4 and m["b"]["accuracy"] == 0.5
+    assert m["b"]["tumor_sensitivity"] == 0.5 and m["b"]["tumor_specificity"] == 0.5
+
+
+def test_balanced_class_weights_make_every_class_weigh_the_same():
+    from training.train import balanced_class_weights
+
+    y = np.array([0] * 60 + [1] * 30 + [2] * 10)
+    weights = balanced_class_weights(y, 3)
+    totals = [weights[c] * (y == c).sum() for c in range(3)]
+    assert np.allclose(totals, len(y) / 3)
+    with pytest.raises(ValueError, match="no training images"):
+        balanced_class_weights(np.array([0, 0, 2]), 3)
 
 
 def test_threshold_for_sensitivity_is_the_highest_that_reaches_the_target():

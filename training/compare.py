@@ -60,13 +60,17 @@ def external_check(model, data: PreparedData, external_dir: str, cache_dir: str 
 
 def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds: float, run_dir: Path,
                    externals: list[str], cache_dir: str | None) -> dict:
-    from training.evaluate import classification_metrics, cpu_ms_per_image, plot_confusion
+    from training.evaluate import classification_metrics, cpu_ms_per_image, per_collection_metrics, plot_confusion
 
     no_tumor = find_no_tumor_label(data.labels)
     x_val, y_val = data.subset("validation")
     x_test, y_test = data.subset("test")
     validation = classification_metrics(predict_probabilities(model, x_val), y_val, data.labels, no_tumor)
-    test = classification_metrics(predict_probabilities(model, x_test), y_test, data.labels, no_tumor)
+    test_p = predict_probabilities(model, x_test)
+    test = classification_metrics(test_p, y_test, data.labels, no_tumor)
+    test_sources = [r.source for r, s in zip(data.records, data.subsets) if s == "test"]
+    if len(set(test_sources)) > 1:
+        test["per_collection"] = per_collection_metrics(test_p, y_test, test_sources, data.labels, no_tumor)
     plot_confusion(test["confusion_matrix"], data.labels, f"{name}: test subset", str(run_dir / "confusion.png"))
     result = {
         "model": name,
@@ -181,6 +185,15 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
                     f"normal) | {_pct(e['tumor_sensitivity'])} | {_pct(e['tumor_specificity'])} | "
                     f"{e['tumor_roc_auc'] or 0:.3f} | {e['near_twins_in_training']} | "
                     f"{(_pct(w['tumor_sensitivity']) + ' / ' + _pct(w['tumor_specificity'])) if w else '–'} |")
+    if winner["test"].get("per_collection"):
+        lines += ["", f"## `{winner['model']}` per source collection (test subset)", "",
+                  "A pooled figure can hide a collection the model handles worse; here each one alone.", "",
+                  "| collection | images | accuracy | tumour sensitivity | specificity | ROC AUC |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for name, m in winner["test"]["per_collection"].items():
+            auc = m.get("tumor_roc_auc")
+            lines.append(f"| {name} | {m['n']} | {_pct(m['accuracy'])} | {_pct(m.get('tumor_sensitivity'))} | "
+                         f"{_pct(m.get('tumor_specificity'))} | {'–' if auc is None else f'{auc:.3f}'} |")
     t = winner["test"]
     chosen = (f"## Winner: `{winner['model']}`\n\nChosen by validation macro-F1 "
               f"({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the smaller file, then the faster "

@@ -51,6 +51,23 @@ def classification_metrics(probabilities: np.ndarray, y_true: np.ndarray, labels
     return metrics
 
 
+def per_collection_metrics(probabilities: np.ndarray, y_true: np.ndarray, collections: list[str],
+                           labels: list[str], no_tumor_label: str | None) -> dict:
+    """Accuracy and tumour sensitivity / specificity within each source collection, so a pooled
+    figure cannot hide one collection that the model handles much worse than the others."""
+    collections = np.asarray(collections)
+    out = {}
+    for name in sorted(set(collections.tolist())):
+        mask = collections == name
+        y, p = y_true[mask], probabilities[mask]
+        figures = {"n": int(mask.sum()), "accuracy": float((p.argmax(axis=1) == y).mean())}
+        tumor_p = tumor_probability(p, labels, no_tumor_label)
+        if tumor_p is not None:
+            figures.update(tumor_detection_metrics(tumor_p, y != labels.index(no_tumor_label)))
+        out[name] = figures
+    return out
+
+
 def tumor_detection_metrics(tumor_p: np.ndarray, is_tumor: np.ndarray, threshold: float = 0.5) -> dict:
     called = tumor_p >= threshold
     out = {
