@@ -172,6 +172,19 @@ def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
     assert len({round(float(c[128]), 3) for c in curves}) > 10
 
 
+def test_dark_tissue_turns_bright_while_background_and_other_levels_stay():
+    import tensorflow as tf
+    from training.data import _brighten_dark_tissue
+
+    ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])
+    for s in range(20):
+        out = _brighten_dark_tissue(ramp, tf.constant([s, 3], tf.int64)).numpy().ravel()
+        grey = ramp.numpy().ravel()
+        assert np.array_equal(out[:13], grey[:13])  # air and background (< 5 % grey) untouched
+        assert np.allclose(out[90:], grey[90:])  # everything above 35 % grey untouched
+        assert out[13:90].max() >= 0.35 * 255 - 1e-3 and (out >= grey - 1e-3).all()  # only ever brighter
+
+
 def test_only_the_training_pipeline_is_augmented():
     from training.data import make_dataset
 
@@ -227,6 +240,20 @@ def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tm
     with pytest.raises(SystemExit, match="labels"):
         operating_points(["--model", str(out / "model.h5"), "--data", str(other), "--cache-dir", "",
                           "--report", str(points)])
+
+    # The sequence probe: "as is" reproduces the run's own test figures; each change is measured too.
+    from training.sequence_probe import main as sequence_probe
+
+    probe_report = tmp_path / "reports" / "probe.md"
+    assert sequence_probe(["--model", str(out / "model.h5"), "--data", str(root), "--cache-dir", "",
+                           "--report", str(probe_report)]) == 0
+    probe = json.loads(probe_report.with_suffix(".json").read_text())["probe"]
+    assert list(probe) == ["as is", "CSF made bright (T2-like)", "random intensity curve"]
+    as_is = probe["as is"]["data"]
+    assert as_is["n"] == meta["metrics"]["test"]["n"]
+    assert as_is["tumor_sensitivity"] == pytest.approx(meta["metrics"]["test"]["tumor_sensitivity"])
+    assert all(p["data"]["n"] == as_is["n"] for p in probe.values())
+    assert "CSF made bright" in probe_report.read_text()
 
 
 def test_help_documents_every_flag():

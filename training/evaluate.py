@@ -80,6 +80,30 @@ def tumor_detection_metrics(tumor_p: np.ndarray, is_tumor: np.ndarray, threshold
     return out
 
 
+def load_with_split(model_path: str, data_dirs: list[str], seed: int, cache_dir: str | None):
+    """A trained model and the same seeded split of the folders it was trained on. Refuses folders
+    whose labels differ from the model's (metadata.json beside it) or that have no no-tumour class,
+    before loading the model: that starts TensorFlow, the slow part."""
+    import json
+    from pathlib import Path
+
+    from training.data import labels_of, scan_folders
+    from training.models import load_model
+    from training.train import find_no_tumor_label, prepare_data
+
+    labels = labels_of(scan_folders(data_dirs))
+    metadata = Path(model_path).with_name("metadata.json")
+    trained_on = json.loads(metadata.read_text())["labels"] if metadata.exists() else labels
+    if trained_on != labels:
+        raise SystemExit(f"{model_path} was trained on labels {trained_on}, but --data has {labels}: "
+                         "pass the folders it was trained on.")
+    if find_no_tumor_label(labels) is None:
+        raise SystemExit(f"No no-tumour class among {labels}: tumour detection needs one.")
+    model = load_model(model_path)
+    height, _, channels = model.input_shape[1:]
+    return model, prepare_data(data_dirs, height, channels, seed, cache_dir)
+
+
 def cpu_ms_per_image(model, input_shape: tuple[int, int, int], repeats: int = 50) -> float:
     """Median Keras CPU milliseconds for one image at batch 1 (after a warm-up)."""
     import tensorflow as tf

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from training.compare import _pct, external_predictions
-from training.evaluate import tumor_detection_metrics, tumor_probability
-from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabilities, prepare_data
+from training.evaluate import load_with_split, tumor_detection_metrics, tumor_probability
+from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabilities
 
 THRESHOLDS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
 
@@ -70,8 +70,6 @@ def write_report(sets: dict, chosen: float, target: float, command: str, path: P
 
 
 def main(argv=None) -> int:
-    from training.models import load_model
-
     p = argparse.ArgumentParser(prog="python -m training.operating_points", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="model.h5 to evaluate (metadata.json beside it names its labels)")
@@ -84,19 +82,7 @@ def main(argv=None) -> int:
     p.add_argument("--report", required=True, help="Markdown report path; JSON is written beside it")
     args = p.parse_args(argv)
 
-    from training.data import labels_of, scan_folders
-
-    labels = labels_of(scan_folders(args.data))
-    metadata = Path(args.model).with_name("metadata.json")
-    trained_on = json.loads(metadata.read_text())["labels"] if metadata.exists() else labels
-    if trained_on != labels:
-        raise SystemExit(f"{args.model} was trained on labels {trained_on}, but --data has {labels}: "
-                         "pass the folders it was trained on.")
-    if find_no_tumor_label(labels) is None:
-        raise SystemExit(f"No no-tumour class among {labels}: operating points need one.")
-    model = load_model(args.model)  # after the cheap checks: loading starts TensorFlow
-    height, _, channels = model.input_shape[1:]
-    data = prepare_data(args.data, height, channels, args.seed, args.cache_dir or None)
+    model, data = load_with_split(args.model, args.data, args.seed, args.cache_dir or None)
     sets = collect(model, data, args.external, args.cache_dir or None)
     chosen = threshold_for_sensitivity(*sets["validation"], args.target_sensitivity)
     command = "python -m training.operating_points " + " ".join(sys.argv[1:] if argv is None else argv)

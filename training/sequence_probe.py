@@ -1,0 +1,94 @@
+"""Does a model find tumours, or read the sequence a collection happened to use? Tumour detection on
+the test subset as it is, and again after grey-level changes that alter how a scan looks between
+MRI sequences but not whether it holds a tumour:
+
+- "CSF made bright": dark tissue (CSF in T1 and FLAIR) raised the way it is in T2
+  (`training.data._brighten_dark_tissue`);
+- "random intensity curve": tissue brightness reordered (`training.data._random_intensity_curve`).
+
+    python -m training.sequence_probe --model frontend/model/model.h5 \\
+        --data ../shared/data/brain-mri-4class ../shared/data/brain-mri-lgg-flair \\
+        --report reports/sequence-probe.md
+
+A model that learned tumours keeps its sensitivity; one that learned "bright CSF = the normal
+collection" loses it. Each image gets its own fixed seed, so a rerun gives the same figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from training.compare import _pct
+from training.evaluate import load_with_split, per_collection_metrics
+from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabilities
+
+PROBE_SEED = 11
+
+
+def transforms() -> dict:
+    from training.data import _brighten_dark_tissue, _random_intensity_curve
+
+    return {"as is": None, "CSF made bright (T2-like)": _brighten_dark_tissue,
+            "random intensity curve": _random_intensity_curve}
+
+
+def apply(transform, pixels: np.ndarray) -> np.ndarray:
+    import tensorflow as tf
+
+    x = pixels.astype(np.float32)
+    if transform is None:
+        return x
+    return np.stack([transform(tf.constant(image), tf.constant([i, PROBE_SEED], tf.int64)).numpy()
+                     for i, image in enumerate(x)])
+
+
+def probe(model, data, subset: str = "test") -> dict:
+    """{transform: {collection: figures}} on one subset of the split."""
+    mask = np.array([s == subset for s in data.subsets])
+    x, y = data.pixels[mask], data.y[mask]
+    collections = [r.source for r, keep in zip(data.records, mask) if keep]
+    no_tumor = find_no_tumor_label(data.labels)
+    return {name: per_collection_metrics(predict_probabilities(model, apply(fn, x)), y, collections,
+                                         data.labels, no_tumor)
+            for name, fn in transforms().items()}
+
+
+def write_report(results: dict, model_path: str, command: str, path: Path) -> None:
+    lines = ["# Sequence probe: tumour detection when only the grey levels change", "",
+             f"Model `{model_path}`, test subset of its own split, tumour probability ≥ 0.5. Rerun:", "",
+             "```", command, "```", "",
+             "Each change keeps the anatomy and the lesion where they are and alters how tissues look "
+             "between MRI sequences; a model that found tumours by shape keeps its sensitivity.", "",
+             "| images | collection | sensitivity | specificity | accuracy (4 classes) |", "|---|---|---:|---:|---:|"]
+    for name, per_collection in results.items():
+        for collection, m in per_collection.items():
+            lines.append(f"| {name} | {collection} ({m['tumor_images']} tumour, {m['no_tumor_images']} normal) | "
+                         f"{_pct(m['tumor_sensitivity'])} | {_pct(m['tumor_specificity'])} | {_pct(m['accuracy'])} |")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.with_suffix(".json").write_text(json.dumps({"model": model_path, "probe": results}, indent=2) + "\n")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.sequence_probe", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="model.h5 to probe (metadata.json beside it names its labels)")
+    p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="the folders it was trained on (same split)")
+    p.add_argument("--seed", type=int, default=SEED, help=f"seed of the split the model was trained on (default {SEED})")
+    p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
+    p.add_argument("--report", required=True, help="Markdown report path; JSON is written beside it")
+    args = p.parse_args(argv)
+    model, data = load_with_split(args.model, args.data, args.seed, args.cache_dir or None)
+    results = probe(model, data)
+    command = "python -m training.sequence_probe " + " ".join(sys.argv[1:] if argv is None else argv)
+    write_report(results, args.model, command, Path(args.report))
+    print(f"Wrote {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
