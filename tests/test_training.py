@@ -174,11 +174,11 @@ def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
 
 def test_dark_tissue_turns_bright_while_background_and_other_levels_stay():
     import tensorflow as tf
-    from training.data import _brighten_dark_tissue
+    from training.sequence_probe import brighten_dark_tissue
 
     ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])
     for s in range(20):
-        out = _brighten_dark_tissue(ramp, tf.constant([s, 3], tf.int64)).numpy().ravel()
+        out = brighten_dark_tissue(ramp, tf.constant([s, 3], tf.int64)).numpy().ravel()
         grey = ramp.numpy().ravel()
         assert np.array_equal(out[:13], grey[:13])  # air and background (< 5 % grey) untouched
         assert np.allclose(out[90:], grey[90:])  # everything above 35 % grey untouched

@@ -219,12 +219,10 @@ def write_split_csv(path: str | os.PathLike, records: list[Record], groups: np.n
 
 # ---------------------------------------------------------------- augmentation and pipelines
 
-# Share of training images whose grey levels go through a random curve (see _random_intensity_curve),
-# and whose dark tissue is brightened the way CSF is in T2 (see _brighten_dark_tissue).
+# Share of training images whose grey levels go through a random curve (see _random_intensity_curve).
 SEQUENCE_PROBABILITY = 0.5
-CSF_PROBABILITY = 0.25
 AUGMENTATION = ("flip, zoom in 20% to out 30%, rotation ±14°, shift ±6%, gamma 0.6-1.6, random intensity curve "
-                "(half the images), dark tissue brightened as CSF is in T2 (a quarter), JPEG q40-95, blur, noise")
+                "(half the images), JPEG q40-95, blur, noise")
 
 
 def _random_intensity_curve(image, seed):
@@ -247,36 +245,19 @@ def _random_intensity_curve(image, seed):
     return 255.0 * curve
 
 
-def _brighten_dark_tissue(image, seed):
-    """Raise one band of dark grey levels (centre 12-25 % grey, half-width 5-7 %) to 35-90 % grey.
-    CSF is dark in T1 and FLAIR but bright in T2; the 4-class set's normals are mostly T2 and its
-    tumours mostly T1, so without this a network can read "bright CSF = no tumour". Unlike the
-    random curve, every other level keeps its brightness: the lesion stays as it was. Air and
-    background (under 5 % grey) are never touched."""
-    import tensorflow as tf
-
-    u = tf.random.stateless_uniform([3], seed)
-    centre, half_width, target = 0.12 + 0.13 * u[0], 0.05 + 0.02 * u[1], 0.35 + 0.55 * u[2]
-    t = tf.clip_by_value(image, 0.0, 255.0) / 255.0
-    bump = tf.clip_by_value(1.0 - tf.abs(t - centre) / half_width, 0.0, 1.0)
-    return 255.0 * (t + bump * tf.maximum(target - t, 0.0))
-
-
 def _augment_one(image, seed_pair):
     """Per-image augmentation of raw 0-255 pixels: the paper's horizontal flip (zoom comes later, per
     batch), plus what sequences, scanners and exports vary: gamma, a random intensity curve, JPEG
     quality, blur and noise."""
     import tensorflow as tf
 
-    seeds = tf.random.experimental.stateless_split(seed_pair, 10)
+    seeds = tf.random.experimental.stateless_split(seed_pair, 8)
     image = tf.image.stateless_random_flip_left_right(image, seeds[0])
     # Gamma 0.6-1.6: contrast curves differ between sequences and scanners.
     gamma = tf.exp(tf.random.stateless_uniform([], seeds[1], -0.5, 0.5))
     image = 255.0 * tf.pow(tf.clip_by_value(image, 0.0, 255.0) / 255.0, gamma)
     image = tf.cond(tf.random.stateless_uniform([], seeds[6]) < SEQUENCE_PROBABILITY,
                     lambda: _random_intensity_curve(image, seeds[7]), lambda: image)
-    image = tf.cond(tf.random.stateless_uniform([], seeds[8]) < CSF_PROBABILITY,
-                    lambda: _brighten_dark_tissue(image, seeds[9]), lambda: image)
     # JPEG re-encoding at quality 40-95 half the time.
     u = tf.random.stateless_uniform([3], seeds[2])
     image = tf.cond(u[0] < 0.5, lambda: tf.cast(tf.image.stateless_random_jpeg_quality(

@@ -3,7 +3,7 @@ the test subset as it is, and again after grey-level changes that alter how a sc
 MRI sequences but not whether it holds a tumour:
 
 - "CSF made bright": dark tissue (CSF in T1 and FLAIR) raised the way it is in T2
-  (`training.data._brighten_dark_tissue`);
+  (`brighten_dark_tissue` below);
 - "random intensity curve": tissue brightness reordered (`training.data._random_intensity_curve`).
 
     python -m training.sequence_probe --model frontend/model/model.h5 \\
@@ -29,10 +29,27 @@ from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabi
 PROBE_SEED = 11
 
 
-def transforms() -> dict:
-    from training.data import _brighten_dark_tissue, _random_intensity_curve
+def brighten_dark_tissue(image, seed):
+    """Raise one band of dark grey levels (centre 12-25 % grey, half-width 5-7 %) to 35-90 % grey.
+    CSF is dark in T1 and FLAIR but bright in T2; the 4-class set's normals are mostly T2 and its
+    tumours mostly T1, so a network can read "bright CSF = no tumour". Unlike the random curve,
+    every other level keeps its brightness: the lesion stays as it was. Air and background (under
+    5 % grey) are never touched. (Tried as training augmentation on a quarter of the images, run
+    csf70 in reports/shortcut.md: it removed most of this dependency but moved neither validation
+    nor the unseen collection the right way, so it is a probe only.)"""
+    import tensorflow as tf
 
-    return {"as is": None, "CSF made bright (T2-like)": _brighten_dark_tissue,
+    u = tf.random.stateless_uniform([3], seed)
+    centre, half_width, target = 0.12 + 0.13 * u[0], 0.05 + 0.02 * u[1], 0.35 + 0.55 * u[2]
+    t = tf.clip_by_value(image, 0.0, 255.0) / 255.0
+    bump = tf.clip_by_value(1.0 - tf.abs(t - centre) / half_width, 0.0, 1.0)
+    return 255.0 * (t + bump * tf.maximum(target - t, 0.0))
+
+
+def transforms() -> dict:
+    from training.data import _random_intensity_curve
+
+    return {"as is": None, "CSF made bright (T2-like)": brighten_dark_tissue,
             "random intensity curve": _random_intensity_curve}
 
 
