@@ -186,18 +186,14 @@ def compact(input_shape, num_classes):
     downloads it at once and answers in milliseconds. The third 256-filter block was added when
     the 0.14 M version fitted its augmented training images no better than validation (93.7 %
     vs 92.7 % after 70 epochs): it was short of capacity, and 8x8 blocks are the cheapest place
-    to add some. Each stride-1 block adds its input back (a residual connection: one Add, no
-    weights), so the gradient reaches the early blocks directly."""
+    to add some."""
     inputs, x = _inputs(input_shape)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     for filters, strides in ((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (256, 1)):
-        shortcut = x
         x = layers.SeparableConv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
-        if strides == 1:
-            x = layers.Add()([x, shortcut])
         x = layers.ReLU()(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.2)(x)
