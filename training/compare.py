@@ -68,7 +68,7 @@ def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds:
     validation = classification_metrics(predict_probabilities(model, x_val), y_val, data.labels, no_tumor)
     test_p = predict_probabilities(model, x_test)
     test = classification_metrics(test_p, y_test, data.labels, no_tumor)
-    test_sources = [r.source for r, s in zip(data.records, data.subsets) if s == "test"]
+    test_sources = data.collections("test")
     if len(set(test_sources)) > 1:
         test["per_collection"] = per_collection_metrics(test_p, y_test, test_sources, data.labels, no_tumor)
     plot_confusion(test["confusion_matrix"], data.labels, f"{name}: test subset", str(run_dir / "confusion.png"))

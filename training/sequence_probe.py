@@ -65,9 +65,8 @@ def apply(transform, pixels: np.ndarray) -> np.ndarray:
 
 def probe(model, data, subset: str = "test") -> dict:
     """{transform: {collection: figures}} on one subset of the split."""
-    mask = np.array([s == subset for s in data.subsets])
-    x, y = data.pixels[mask], data.y[mask]
-    collections = [r.source for r, keep in zip(data.records, mask) if keep]
+    x, y = data.subset(subset)
+    collections = data.collections(subset)
     no_tumor = find_no_tumor_label(data.labels)
     return {name: per_collection_metrics(predict_probabilities(model, apply(fn, x)), y, collections,
                                          data.labels, no_tumor)

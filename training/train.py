@@ -49,6 +49,10 @@ class PreparedData:
         mask = np.array([s == name for s in self.subsets])
         return self.pixels[mask], self.y[mask]
 
+    def collections(self, name: str) -> list[str]:
+        """The source collection of each image of a subset, in subset() order."""
+        return [r.source for r, s in zip(self.records, self.subsets) if s == name]
+
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.pixels.shape[1:])
