@@ -39,8 +39,7 @@ def external_predictions(model, data: PreparedData, external_dir: str, cache_dir
     tumor_p = tumor_probability(predict_probabilities(model, pixels), data.labels, find_no_tumor_label(data.labels))
     is_tumor = np.array([r.label != ext_no_tumor for r in kept])
     # Near-twins of training images (any collection): the split's own thumbnail rule.
-    train_mask = np.array([s == "train" for s in data.subsets])
-    twin = thumbnail_similarity(thumbs, data.thumbnails[train_mask]).max(axis=1) >= NEAR_DUPLICATE_CORRELATION
+    twin = thumbnail_similarity(thumbs, data.thumbnails[data.mask("train")]).max(axis=1) >= NEAR_DUPLICATE_CORRELATION
     return tumor_p, is_tumor, twin
 
 

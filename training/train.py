@@ -45,8 +45,12 @@ class PreparedData:
     data_dirs: list[str]
     thumbnails: np.ndarray    # 32x32 grayscale per image, for near-duplicate checks
 
+    def mask(self, name: str) -> np.ndarray:
+        """True for each image of one subset (train, validation or test)."""
+        return np.array([s == name for s in self.subsets])
+
     def subset(self, name: str) -> tuple[np.ndarray, np.ndarray]:
-        mask = np.array([s == name for s in self.subsets])
+        mask = self.mask(name)
         return self.pixels[mask], self.y[mask]
 
     def collections(self, name: str) -> list[str]:
