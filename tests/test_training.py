@@ -160,10 +160,10 @@ def _run_train(args, env_extra=None):
 
 def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
     import tensorflow as tf
-    from training.data import _random_intensity_curve
+    from training.augment import random_intensity_curve
 
     ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])
-    curves = [_random_intensity_curve(ramp, tf.constant([s, 7], tf.int64)).numpy().ravel() for s in range(20)]
+    curves = [random_intensity_curve(ramp, tf.constant([s, 7], tf.int64)).numpy().ravel() for s in range(20)]
     for curve in curves:
         assert curve[0] == 0.0 and curve.min() >= 0.0 and 200.0 < curve.max() <= 255.0 + 1e-3
         assert curve[:20].max() <= 0.3 * 255 + 1e-3  # the darkest levels stay dark
@@ -318,14 +318,14 @@ def test_compare_trains_reports_and_ships_the_winner(image_folder, tmp_path):
     assert (ship / "model.h5").is_file() and (tmp_path / "reports" / "comparison" / "split.csv").is_file()
 
 
-def test_per_collection_metrics_split_the_pooled_figures_by_source():
-    from training.evaluate import per_collection_metrics
+def test_per_group_metrics_split_the_pooled_figures_by_source():
+    from training.evaluate import per_group_metrics
 
     labels = ["notumor", "tumor"]
     # Collection a: all right. Collection b: one tumour missed, one normal called a tumour.
     probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.1, 0.9]])
     y = np.array([0, 1, 0, 0, 1, 1])
-    m = per_collection_metrics(probabilities, y, ["a", "a", "b", "b", "b", "b"], labels, "notumor")
+    m = per_group_metrics(probabilities, y, ["a", "a", "b", "b", "b", "b"], labels, "notumor")
     assert m["a"] == {"n": 2, "accuracy": 1.0, "tumor_sensitivity": 1.0, "tumor_specificity": 1.0,
                       "tumor_images": 1, "no_tumor_images": 1, "tumor_roc_auc": 1.0}
     assert m["b"]["n"] == 4 and m["b"]["accuracy"] == 0.5

@@ -59,7 +59,7 @@ def external_check(model, data: PreparedData, external_dir: str, cache_dir: str 
 
 def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds: float, run_dir: Path,
                    externals: list[str], cache_dir: str | None) -> dict:
-    from training.evaluate import classification_metrics, cpu_ms_per_image, per_collection_metrics, plot_confusion
+    from training.evaluate import classification_metrics, cpu_ms_per_image, per_group_metrics, plot_confusion
 
     no_tumor = find_no_tumor_label(data.labels)
     x_val, y_val = data.subset("validation")
@@ -69,7 +69,10 @@ def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds:
     test = classification_metrics(test_p, y_test, data.labels, no_tumor)
     test_sources = data.collections("test")
     if len(set(test_sources)) > 1:
-        test["per_collection"] = per_collection_metrics(test_p, y_test, test_sources, data.labels, no_tumor)
+        test["per_collection"] = per_group_metrics(test_p, y_test, test_sources, data.labels, no_tumor)
+    test_sequences = data.sequences("test")
+    if set(test_sequences) - {"unknown"}:
+        test["per_sequence"] = per_group_metrics(test_p, y_test, test_sequences, data.labels, no_tumor)
     plot_confusion(test["confusion_matrix"], data.labels, f"{name}: test subset", str(run_dir / "confusion.png"))
     result = {
         "model": name,
@@ -184,15 +187,21 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
                     f"normal) | {_pct(e['tumor_sensitivity'])} | {_pct(e['tumor_specificity'])} | "
                     f"{e['tumor_roc_auc'] or 0:.3f} | {e['near_twins_in_training']} | "
                     f"{(_pct(w['tumor_sensitivity']) + ' / ' + _pct(w['tumor_specificity'])) if w else '–'} |")
-    if winner["test"].get("per_collection"):
-        lines += ["", f"## `{winner['model']}` per source collection (test subset)", "",
-                  "A pooled figure can hide a collection the model handles worse; here each one alone.", "",
-                  "| collection | images | accuracy | tumour sensitivity | specificity | ROC AUC |",
-                  "|---|---:|---:|---:|---:|---:|"]
-        for name, m in winner["test"]["per_collection"].items():
-            auc = m.get("tumor_roc_auc")
-            lines.append(f"| {name} | {m['n']} | {_pct(m['accuracy'])} | {_pct(m.get('tumor_sensitivity'))} | "
-                         f"{_pct(m.get('tumor_specificity'))} | {'–' if auc is None else f'{auc:.3f}'} |")
+    for key, title, note in (
+            ("per_collection", "per source collection", "A pooled figure can hide a collection the model "
+             "handles worse; here each one alone."),
+            ("per_sequence", "per MRI sequence", "Where the file or its collection names the sequence (BraTS: "
+             "all four per patient; LGG: FLAIR; the Alzheimer and OpenNeuro sets: T1); `unknown` is the "
+             "4-class set, a mix of mostly T1 with contrast, T2 and FLAIR.")):
+        if winner["test"].get(key):
+            lines += ["", f"## `{winner['model']}` {title} (test subset)", "", note, "",
+                      f"| {key.split('_')[1]} | images (tumour / normal) | accuracy | tumour sensitivity | "
+                      "specificity | ROC AUC |", "|---|---:|---:|---:|---:|---:|"]
+            for name, m in winner["test"][key].items():
+                auc = m.get("tumor_roc_auc")
+                lines.append(f"| {name} | {m['n']} ({m.get('tumor_images', '–')} / {m.get('no_tumor_images', '–')}) | "
+                             f"{_pct(m['accuracy'])} | {_pct(m.get('tumor_sensitivity'))} | "
+                             f"{_pct(m.get('tumor_specificity'))} | {'–' if auc is None else f'{auc:.3f}'} |")
     t = winner["test"]
     chosen = (f"## Winner: `{winner['model']}`\n\nChosen by validation macro-F1 "
               f"({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the smaller file, then the faster "

@@ -24,10 +24,42 @@ SUBSETS = ("train", "validation", "test")
 # at 0.99); a 256-bit difference hash found only 245-300, and chained unrelated LGG patients into
 # groups of 1,700 past 20 bits. At 0.95 the largest group holds 66 images (one LGG patient).
 NEAR_DUPLICATE_CORRELATION = 0.95
+# Skull-stripped, atlas-registered slices of different people (the Alzheimer set) correlate above
+# 0.95 and chain a whole collection into one group. Where that happens (the largest group holds
+# more than half the collection) the collection is grouped again at this stricter level: on the
+# Alzheimer set 0.98-0.99 give a stable ~200 groups of 7, one per person.
+STRICT_CORRELATION = 0.98
 THUMBNAIL_SIZE = 32
-# Several slices of one patient are not independent: the LGG set names the patient in the file
-# name (TCGA_<site>_<patient>_...); files that match are grouped by patient.
-PATIENT_PATTERN = re.compile(r"^(TCGA_[A-Z0-9]+_[A-Z0-9]+)_")
+# Several slices of one patient are not independent: where the file name names the patient
+# (LGG: TCGA_<site>_<patient>_..., BraTS: Brats18_<site>_<case>_<n>_..., OpenNeuro:
+# ds<study>_sub-<subject>_...), every file of that patient falls in one group.
+PATIENT_PATTERNS = (
+    re.compile(r"^(TCGA_[A-Z0-9]+_[A-Z0-9]+)_"),
+    re.compile(r"^(Brats\d+_[A-Za-z0-9]+_[A-Za-z0-9]+_\d+)_"),
+    re.compile(r"^(ds\d+_sub-[A-Za-z0-9]+)_"),
+)
+# The four lower-grade BraTS patients come from TCGA-LGG, like the LGG FLAIR set, and may be the
+# same people under other IDs: kept in training, so no test figure can rest on a seen patient.
+TRAIN_ONLY_PATIENTS = frozenset({"Brats18_TCIA10_628_1", "Brats18_TCIA10_637_1", "Brats18_TCIA10_639_1",
+                                 "Brats18_TCIA13_623_1"})
+# The MRI sequence, where a file or its collection names it: a token in the file name
+# (BraTS `_t1ce_`, OpenNeuro `_T1w_`), else the last word of the collection's folder name
+# (`brain-mri-lgg-flair`); anything else is "unknown".
+SEQUENCES = ("flair", "t1", "t1ce", "t2")
+SEQUENCE_IN_NAME = re.compile(r"_(flair|t1ce|t1|t2)(?:w)?(?=_)", re.IGNORECASE)
+SEQUENCE_IN_COLLECTION = re.compile(r"[-_](flair|t1ce|t1|t2)$", re.IGNORECASE)
+
+
+def patient_of(path: str) -> str | None:
+    """The patient (or subject) a file name names, else None."""
+    name = Path(path).name
+    return next((m.group(1) for m in (p.match(name) for p in PATIENT_PATTERNS) if m), None)
+
+
+def sequence_of(record: "Record") -> str:
+    """flair, t1, t1ce, t2 or unknown (see SEQUENCES)."""
+    match = SEQUENCE_IN_NAME.search(Path(record.path).name) or SEQUENCE_IN_COLLECTION.search(record.source)
+    return match.group(1).lower() if match else "unknown"
 
 
 @dataclass(frozen=True)
@@ -93,8 +125,22 @@ def load_images(records: list[Record], height: int, width: int, channels: int,
     """Decode and resize every image once (cached on disk): -> (pixels float16, thumbnails, md5s, kept records).
 
     A file that cannot be read is named and skipped, never fatal; the count is printed at the end.
-    Pixels are stored as float16 (exact to 1/8 of a grey level at 255) to halve memory.
+    Pixels are stored as float16 (exact to 1/8 of a grey level at 255) to halve memory. The cache
+    holds one file per collection, so any combination of collections (leave-one-out) reuses it.
     """
+    parts = []
+    for source in dict.fromkeys(r.source for r in records):
+        parts.append(_load_collection([r for r in records if r.source == source], height, width, channels,
+                                      cache_dir, workers))
+    kept = [r for part in parts for r in part[3]]
+    if not kept:
+        raise DataError("No readable images were found; check the data folders.")
+    return (np.concatenate([p[0] for p in parts if len(p[3])]), np.concatenate([p[1] for p in parts if len(p[3])]),
+            [m for p in parts for m in p[2]], kept)
+
+
+def _load_collection(records: list[Record], height: int, width: int, channels: int,
+                     cache_dir: str | os.PathLike | None, workers: int):
     cache_file = None
     if cache_dir:
         cache_file = Path(cache_dir) / f"{_cache_key(records, height, width, channels)}.npz"
@@ -121,7 +167,7 @@ def load_images(records: list[Record], height: int, width: int, channels: int,
                 print(f"Decoded {i + 1}/{len(records)} images")
     print(f"Decoded {len(kept_index)} images; skipped {len(skipped)} unreadable file(s).")
     if not kept_index:
-        raise DataError("No readable images were found; check the data folders.")
+        return np.zeros((0, height, width, channels), np.float16), np.zeros((0, THUMBNAIL_SIZE, THUMBNAIL_SIZE)), [], []
     pixels_arr, thumbs_arr = np.stack(pixels), np.stack(thumbs)
     if cache_file:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
@@ -161,8 +207,8 @@ def group_near_duplicates(records: list[Record], thumbnails: np.ndarray, md5s: l
 
     by_key: dict[str, int] = {}
     for i, (record, md5) in enumerate(zip(records, md5s)):
-        match = PATIENT_PATTERN.match(Path(record.path).name)
-        for key in (f"md5:{md5}", f"patient:{record.source}/{match.group(1)}" if match else None):
+        patient = patient_of(record.path)
+        for key in (f"md5:{md5}", f"patient:{record.source}/{patient}" if patient else None):
             if key is None:
                 continue
             if key in by_key:
@@ -170,29 +216,64 @@ def group_near_duplicates(records: list[Record], thumbnails: np.ndarray, md5s: l
             else:
                 by_key[key] = i
 
+    # Files that name their patient are grouped by patient alone: co-registered slices of two
+    # patients look alike (BraTS), so thumbnails would wrongly join them.
     sources = np.array([r.source for r in records])
-    for start in range(0, len(thumbnails), 1024):
-        similarity = thumbnail_similarity(thumbnails[start:start + 1024], thumbnails)
-        for a, b in zip(*np.nonzero(similarity >= min_correlation)):
-            if start + a < b and sources[start + a] == sources[b]:
-                union(start + a, b)
+    named = np.array([patient_of(r.path) is not None for r in records])
+    for source in np.unique(sources):
+        members = np.nonzero((sources == source) & ~named)[0]
+        for threshold in (min_correlation, STRICT_CORRELATION):
+            links = _similar_pairs(thumbnails[members], threshold)
+            if threshold >= STRICT_CORRELATION or _largest_component(len(members), links) <= len(members) / 2:
+                break
+            print(f"{source}: thumbnails at {threshold} chain most of the collection into one group; "
+                  f"grouping it at {STRICT_CORRELATION}.")
+        for a, b in links:
+            union(members[a], members[b])
     roots = np.array([find(i) for i in range(len(records))])
     _, group_ids = np.unique(roots, return_inverse=True)
     return group_ids
 
 
+def _similar_pairs(thumbnails: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    pairs = []
+    for start in range(0, len(thumbnails), 1024):
+        similarity = thumbnail_similarity(thumbnails[start:start + 1024], thumbnails)
+        pairs += [(start + a, b) for a, b in zip(*np.nonzero(similarity >= threshold)) if start + a < b]
+    return pairs
+
+
+def _largest_component(n: int, pairs: list[tuple[int, int]]) -> int:
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in pairs:
+        parent[find(a)] = find(b)
+    return max(Counter(find(i) for i in range(n)).values()) if n else 0
+
+
 def split_by_groups(records: list[Record], groups: np.ndarray, seed: int = 42,
                     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> list[str]:
-    """Subset per image, by whole groups, stratified by (source, majority label) of each group."""
+    """Subset per image, by whole groups, stratified by (source, majority label) of each group.
+    Groups holding a TRAIN_ONLY_PATIENTS file go to training."""
     members: dict[int, list[int]] = defaultdict(list)
     for i, g in enumerate(groups):
         members[int(g)].append(i)
     strata: dict[tuple[str, str], list[int]] = defaultdict(list)
+    subset = [""] * len(records)
     for g, idx in sorted(members.items()):
+        if any(patient_of(records[i].path) in TRAIN_ONLY_PATIENTS for i in idx):
+            for i in idx:
+                subset[i] = "train"
+            continue
         label = Counter(records[i].label for i in idx).most_common(1)[0][0]
         strata[(records[idx[0]].source, label)].append(g)
     rng = np.random.default_rng(seed)
-    subset = [""] * len(records)
     for key in sorted(strata):
         group_list = strata[key]
         rng.shuffle(group_list)
@@ -217,76 +298,44 @@ def write_split_csv(path: str | os.PathLike, records: list[Record], groups: np.n
             writer.writerow([r.path, r.label, r.source, int(g), s])
 
 
-# ---------------------------------------------------------------- augmentation and pipelines
+# ---------------------------------------------------------------- pipelines
 
-# Share of training images whose grey levels go through a random curve (see _random_intensity_curve).
-SEQUENCE_PROBABILITY = 0.5
-AUGMENTATION = ("flip, zoom in 20% to out 30%, rotation ±14°, shift ±6%, gamma 0.6-1.6, random intensity curve "
-                "(half the images), JPEG q40-95, blur, noise")
-
-
-def _random_intensity_curve(image, seed):
-    """Map grey levels through a random piecewise-linear curve. CSF, fat, oedema and tumour then
-    swap brightness the way they do between T1, T1 with contrast, T2 and FLAIR, so the network
-    cannot read "tumour" from the sequence a collection happened to use (in the 4-class set tumours
-    are mostly T1 with contrast and normals mostly T2/FLAIR) and must find it by shape. Black stays
-    black and the darkest levels stay dark: air and background are dark in every sequence."""
-    import tensorflow as tf
-
-    positions = [0.0, 0.15, 0.4, 0.7, 1.0]
-    u = tf.random.stateless_uniform([4], seed)
-    levels = tf.concat([[0.0], 0.02 + 0.28 * u[:1], 0.1 + 0.9 * u[1:]], axis=0)
-    levels = levels / tf.reduce_max(levels)
-    t = tf.clip_by_value(image, 0.0, 255.0) / 255.0
-    curve = tf.zeros_like(t)
-    for i in range(4):
-        step = tf.clip_by_value((t - positions[i]) / (positions[i + 1] - positions[i]), 0.0, 1.0)
-        curve += (levels[i + 1] - levels[i]) * step
-    return 255.0 * curve
+def sampling_weights(strata: list, power: float = 0.5) -> np.ndarray:
+    """Per-image sampling probability that gives each stratum (collection x class) a share of
+    n_stratum ** power: 0 would give every stratum the same share, 1 is plain shuffling. 0.5
+    lifts small strata (77 OpenNeuro training slices against 1,400 BraTS gliomas) without showing
+    the same few images a dozen times an epoch."""
+    keys, index, counts = np.unique(np.asarray(strata), return_inverse=True, return_counts=True)
+    share = counts.astype(float) ** power
+    weights = (share / share.sum())[index] / counts[index]
+    return weights / weights.sum()
 
 
-def _augment_one(image, seed_pair):
-    """Per-image augmentation of raw 0-255 pixels: the paper's horizontal flip (zoom comes later, per
-    batch), plus what sequences, scanners and exports vary: gamma, a random intensity curve, JPEG
-    quality, blur and noise."""
-    import tensorflow as tf
-
-    seeds = tf.random.experimental.stateless_split(seed_pair, 8)
-    image = tf.image.stateless_random_flip_left_right(image, seeds[0])
-    # Gamma 0.6-1.6: contrast curves differ between sequences and scanners.
-    gamma = tf.exp(tf.random.stateless_uniform([], seeds[1], -0.5, 0.5))
-    image = 255.0 * tf.pow(tf.clip_by_value(image, 0.0, 255.0) / 255.0, gamma)
-    image = tf.cond(tf.random.stateless_uniform([], seeds[6]) < SEQUENCE_PROBABILITY,
-                    lambda: _random_intensity_curve(image, seeds[7]), lambda: image)
-    # JPEG re-encoding at quality 40-95 half the time.
-    u = tf.random.stateless_uniform([3], seeds[2])
-    image = tf.cond(u[0] < 0.5, lambda: tf.cast(tf.image.stateless_random_jpeg_quality(
-        tf.cast(tf.clip_by_value(image, 0, 255), tf.uint8), 40, 95, seeds[3]), tf.float32), lambda: image)
-    # Blur a third of the time (3x3 binomial kernel).
-    kernel = tf.constant([1.0, 2.0, 1.0])
-    kernel = tf.tensordot(kernel, kernel, axes=0) / 16.0
-    channels = image.shape[-1]
-    kernel = tf.tile(kernel[:, :, None, None], [1, 1, channels, 1])
-    image = tf.cond(u[1] < 0.33, lambda: tf.nn.depthwise_conv2d(image[None], kernel, [1, 1, 1, 1], "SAME")[0],
-                    lambda: image)
-    # Gaussian noise, sigma up to 6 grey levels, a third of the time.
-    sigma = tf.where(u[2] < 0.33, tf.random.stateless_uniform([], seeds[4], 0.0, 6.0), 0.0)
-    image = image + sigma * tf.random.stateless_normal(tf.shape(image), seeds[5])
-    return tf.clip_by_value(image, 0.0, 255.0)
-
-
-def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = 42):
-    """tf.data pipeline over cached arrays; augmentation only when `training`."""
+def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = 42,
+                 intensity: str = "stacked", skull: bool = True, weights: np.ndarray | None = None,
+                 epochs: int = 1):
+    """tf.data pipeline over cached arrays; augmentation only when `training`. With `weights`,
+    training images are drawn with those probabilities (with replacement), `epochs` x n of them."""
     import keras
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((pixels, labels.astype(np.int32)))
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    from training.augment import augment_one
+
+    if training and weights is not None:
+        order = np.random.default_rng(seed).choice(len(labels), size=epochs * len(labels), p=weights)
+        images, targets = tf.constant(pixels), tf.constant(labels.astype(np.int32))
+        ds = tf.data.Dataset.from_tensor_slices(order).map(
+            lambda i: (tf.cast(tf.gather(images, i), tf.float32), tf.gather(targets, i)),
+            num_parallel_calls=tf.data.AUTOTUNE).repeat()
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((pixels, labels.astype(np.int32)))
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+        if training:
+            ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     if training:
-        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
         counter = tf.data.Dataset.counter(seed).map(lambda c: tf.stack([c, tf.constant(seed, tf.int64)]))
         ds = tf.data.Dataset.zip((ds, counter)).map(
-            lambda xy, s: (_augment_one(xy[0], s), xy[1]), num_parallel_calls=tf.data.AUTOTUNE)
+            lambda xy, s: (augment_one(xy[0], s, intensity, skull), xy[1]), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size)
     if training:
         # The paper's zoom, plus small rotations and shifts, as Keras preprocessing layers.

@@ -51,14 +51,15 @@ def classification_metrics(probabilities: np.ndarray, y_true: np.ndarray, labels
     return metrics
 
 
-def per_collection_metrics(probabilities: np.ndarray, y_true: np.ndarray, collections: list[str],
-                           labels: list[str], no_tumor_label: str | None) -> dict:
-    """Accuracy and tumour sensitivity / specificity within each source collection, so a pooled
-    figure cannot hide one collection that the model handles much worse than the others."""
-    collections = np.asarray(collections)
+def per_group_metrics(probabilities: np.ndarray, y_true: np.ndarray, groups: list[str],
+                      labels: list[str], no_tumor_label: str | None) -> dict:
+    """Accuracy and tumour sensitivity / specificity / ROC AUC within each group of images (a
+    source collection, an MRI sequence), so a pooled figure cannot hide one the model handles
+    much worse than the others."""
+    groups = np.asarray(groups)
     out = {}
-    for name in sorted(set(collections.tolist())):
-        mask = collections == name
+    for name in sorted(set(groups.tolist())):
+        mask = groups == name
         y, p = y_true[mask], probabilities[mask]
         figures = {"n": int(mask.sum()), "accuracy": float((p.argmax(axis=1) == y).mean())}
         tumor_p = tumor_probability(p, labels, no_tumor_label)

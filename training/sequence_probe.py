@@ -4,7 +4,7 @@ MRI sequences but not whether it holds a tumour:
 
 - "CSF made bright": dark tissue (CSF in T1 and FLAIR) raised the way it is in T2
   (`brighten_dark_tissue` below);
-- "random intensity curve": tissue brightness reordered (`training.data._random_intensity_curve`).
+- "random intensity curve": tissue brightness reordered (`training.augment.random_intensity_curve`).
 
     python -m training.sequence_probe --model frontend/model/model.h5 \\
         --data ../shared/data/brain-mri-4class ../shared/data/brain-mri-lgg-flair \\
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from training.compare import _pct
-from training.evaluate import load_with_split, per_collection_metrics
+from training.evaluate import load_with_split, per_group_metrics
 from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabilities
 
 PROBE_SEED = 11
@@ -47,10 +47,10 @@ def brighten_dark_tissue(image, seed):
 
 
 def transforms() -> dict:
-    from training.data import _random_intensity_curve
+    from training.augment import random_intensity_curve
 
     return {"as is": None, "CSF made bright (T2-like)": brighten_dark_tissue,
-            "random intensity curve": _random_intensity_curve}
+            "random intensity curve": random_intensity_curve}
 
 
 def apply(transform, pixels: np.ndarray) -> np.ndarray:
@@ -68,7 +68,7 @@ def probe(model, data, subset: str = "test") -> dict:
     x, y = data.subset(subset)
     collections = data.collections(subset)
     no_tumor = find_no_tumor_label(data.labels)
-    return {name: per_collection_metrics(predict_probabilities(model, apply(fn, x)), y, collections,
+    return {name: per_group_metrics(predict_probabilities(model, apply(fn, x)), y, collections,
                                          data.labels, no_tumor)
             for name, fn in transforms().items()}
 

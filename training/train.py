@@ -30,6 +30,10 @@ PATIENCE = 10             # epochs without a better validation loss before stopp
                           # under augmentation and batch norm: 6 stopped a 50-epoch run at epoch 16)
 SEED = 42
 CACHE_DIR = ".cache/images"
+INTENSITY = "stacked"     # intensity augmentation (training.augment): the sequence's look must not
+                          # stand in for the tumour
+SKULL = True              # skull/background augmentation: nor must "skull-stripped or not"
+SAMPLING = "balanced"     # each collection x class drawn by sqrt(its size) (training.data.sampling_weights)
 # Folder names that mean "no tumour", in the order they are looked for.
 NO_TUMOR_NAMES = ("notumor", "no_tumor", "no-tumor", "no", "normal", "healthy")
 
@@ -57,6 +61,12 @@ class PreparedData:
         """The source collection of each image of a subset, in subset() order."""
         return [r.source for r, s in zip(self.records, self.subsets) if s == name]
 
+    def sequences(self, name: str) -> list[str]:
+        """The MRI sequence of each image of a subset (flair, t1, t1ce, t2 or unknown)."""
+        from training.data import sequence_of
+
+        return [sequence_of(r) for r, s in zip(self.records, self.subsets) if s == name]
+
     @property
     def input_shape(self) -> tuple[int, int, int]:
         return tuple(self.pixels.shape[1:])
@@ -68,11 +78,16 @@ def find_no_tumor_label(labels: list[str]) -> str | None:
 
 
 def prepare_data(data_dirs: list[str], image_size: int = IMAGE_SIZE, channels: int = CHANNELS,
-                 seed: int = SEED, cache_dir: str | None = CACHE_DIR) -> PreparedData:
+                 seed: int = SEED, cache_dir: str | None = CACHE_DIR, labels: list[str] | None = None) -> PreparedData:
+    """Decode, group and split the folders. `labels` fixes the output classes when some of them
+    have no images here (a leave-one-collection-out fold without the only meningioma collection)."""
     from training.data import group_near_duplicates, labels_of, load_images, scan_folders, split_by_groups
 
     records = scan_folders(data_dirs)
-    labels = labels_of(records)
+    if labels is None:
+        labels = labels_of(records)
+    elif missing := sorted(set(labels_of(records)) - set(labels)):
+        raise ValueError(f"The folders hold classes {missing} that are not among the labels {labels}.")
     pixels, thumbnails, md5s, kept = load_images(records, image_size, image_size, channels, cache_dir)
     groups = group_near_duplicates(kept, thumbnails, md5s)
     subsets = split_by_groups(kept, groups, seed)
@@ -118,11 +133,12 @@ class TimeBudget:
 def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE,
                 learning_rate: float = LEARNING_RATE, seed: int = SEED, max_minutes: float | None = None,
                 distribute: bool = False, verbose: int = 1, patience: int = PATIENCE,
-                class_weight: str = "none"):
+                class_weight: str = "none", intensity: str = INTENSITY, skull: bool = SKULL,
+                sampling: str = SAMPLING):
     """Build and fit a registered model; returns (model, history dict, seconds)."""
     import keras
 
-    from training.data import make_dataset
+    from training.data import make_dataset, sampling_weights
     from training.models import create_model
 
     keras.utils.set_random_seed(seed)
@@ -132,7 +148,12 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
         print(f"tf.distribute: {type(strategy).__name__}, replicas: {strategy.num_replicas_in_sync}", flush=True)
     x_train, y_train = data.subset("train")
     x_val, y_val = data.subset("validation")
-    train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed)
+    weights = None
+    if sampling == "balanced":
+        train_records = [r for r, s in zip(data.records, data.subsets) if s == "train"]
+        weights = sampling_weights([f"{r.source}/{r.label}" for r in train_records])
+    train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed, intensity=intensity,
+                            skull=skull, weights=weights, epochs=epochs)
     val_ds = make_dataset(x_val, y_val, global_batch, training=False)
     with strategy.scope():
         model = create_model(model_name, data.input_shape, len(data.labels))
@@ -146,12 +167,13 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         TimeBudget(max_minutes),
     ]
-    weights = balanced_class_weights(y_train, len(data.labels)) if class_weight == "balanced" else None
-    if weights:
-        print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in weights.items()), flush=True)
+    class_weights = balanced_class_weights(y_train, len(data.labels)) if class_weight == "balanced" else None
+    if class_weights:
+        print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in class_weights.items()), flush=True)
     start = time.monotonic()
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
-                        class_weight=weights)
+                        class_weight=class_weights,
+                        steps_per_epoch=int(np.ceil(len(y_train) / global_batch)) if weights is not None else None)
     return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}, time.monotonic() - start
 
 
@@ -199,7 +221,8 @@ def build_metadata(model_name: str, data: PreparedData, history: dict, seconds: 
                    metrics: dict | None = None) -> dict:
     from collections import Counter
 
-    from training.data import AUGMENTATION, NEAR_DUPLICATE_CORRELATION, summarize_split
+    from training.augment import describe
+    from training.data import NEAR_DUPLICATE_CORRELATION, summarize_split
 
     h, w, c = data.input_shape
     return {
@@ -215,13 +238,15 @@ def build_metadata(model_name: str, data: PreparedData, history: dict, seconds: 
             "class_counts": dict(sorted(Counter(r.label for r in data.records).items())),
             "split": summarize_split(data.records, data.subsets),
             "split_rule": f"stratified by collection and label, by near-duplicate group (thumbnail "
-                          f"correlation >= {NEAR_DUPLICATE_CORRELATION}, exact MD5, same patient)",
+                          f"correlation >= {NEAR_DUPLICATE_CORRELATION}, exact MD5, same patient); "
+                          "BraTS patients from TCGA-LGG in training only",
             "groups": int(len(set(data.groups.tolist()))),
             "seed": args.get("seed"),
             "epochs_run": len(history.get("loss", [])),
             "settings": args,
             "seconds": round(seconds, 1),
-            "augmentation": AUGMENTATION,
+            "augmentation": describe(args.get("intensity", INTENSITY), args.get("skull", SKULL)),
+            "sampling": args.get("sampling", SAMPLING),
             "versions": library_versions(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         },
@@ -261,6 +286,16 @@ def parse_args(argv=None):
                         help=f"stop after this many epochs without a better validation loss (default {PATIENCE})")
     parser.add_argument("--class-weight", default="none", choices=("none", "balanced"),
                         help="'balanced' weighs each class's loss by n / (classes * n_class) (default none)")
+    parser.add_argument("--intensity", default=INTENSITY, choices=("curve", "stacked"),
+                        help="intensity augmentation: 'curve' = one random curve on half the images; 'stacked' = "
+                             "random curve or per-tissue intensities, contrast inversion and bias field, stacked "
+                             f"(default {INTENSITY})")
+    parser.add_argument("--skull", action=argparse.BooleanOptionalAction, default=SKULL,
+                        help="skull and background augmentation: strip the skull, draw one, lift the background "
+                             f"(default {'on' if SKULL else 'off'})")
+    parser.add_argument("--sampling", default=SAMPLING, choices=("natural", "balanced"),
+                        help="'balanced' draws training images so each collection x class has a share of "
+                             f"sqrt(its size); 'natural' shuffles (default {SAMPLING})")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this many minutes")
     parser.add_argument("--cache-dir", default=CACHE_DIR, help=f"where decoded images are cached; '' to disable (default {CACHE_DIR})")
     parser.add_argument("--external", nargs="*", default=[], metavar="DIR",
@@ -288,7 +323,8 @@ def main(argv=None) -> int:
     data = prepare_data(args.data, args.image_size, args.channels, args.seed, args.cache_dir or None)
     model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
                                           args.seed, args.max_minutes, args.distribute, patience=args.patience,
-                                          class_weight=args.class_weight)
+                                          class_weight=args.class_weight, intensity=args.intensity,
+                                          skull=args.skull, sampling=args.sampling)
     from training.compare import save_and_evaluate, ship_run, write_report
 
     out = Path(args.out)
