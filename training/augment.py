@@ -138,8 +138,9 @@ def _erode(mask, size: int):
 
 
 def strip_skull(image, seed):
-    """Black out the rim of the head (skull and scalp in an unstripped scan), 4-8 % of the image
-    wide, as skull-stripping tools do; the pixels inside the rim are left exactly as they were."""
+    """Black out the rim of the head, 2 or 4 % of the image wide (skull and scalp are about 5 % of
+    a head's width), as skull-stripping tools do; the pixels inside the rim are left exactly as
+    they were."""
     size = image.shape[0]
     narrow, wide = 2 * round(0.02 * size) + 1, 2 * round(0.04 * size) + 1
     mask = head_mask(image)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.evaluate import percent
 from training.train import (BATCH_SIZE, CACHE_DIR, CHANNELS, EPOCHS, IMAGE_SIZE, LEARNING_RATE, SEED,
                             PreparedData, build_metadata, find_no_tumor_label, predict_probabilities,
                             prepare_data, save_run, train_model)
@@ -131,9 +132,6 @@ def pick_winner(results: list[dict]) -> dict:
     return min(contenders, key=lambda r: (r["file_bytes"], r["cpu_ms_per_image"]))
 
 
-def _pct(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f} %"
-
 
 def write_report(results: list[dict], winner: dict, data: PreparedData, args, seconds: float, path: Path,
                  figures_dir: Path, command: str) -> None:
@@ -170,8 +168,8 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
         lines.append(
             f"| {'**' + r['model'] + '**' if r is winner else r['model']} | {r['parameters']:,} | "
             f"{r['file_bytes'] / 1e6:.2f} MB | {r['cpu_ms_per_image']:.2f} | {r['validation_macro_f1']:.3f} | "
-            f"{_pct(t['accuracy'])} | {t['macro_f1']:.3f} | {_pct(t.get('tumor_sensitivity'))} | "
-            f"{_pct(t.get('tumor_specificity'))} | {t.get('tumor_roc_auc') or 0:.3f} | {t['ece']:.3f} | "
+            f"{percent(t['accuracy'])} | {t['macro_f1']:.3f} | {percent(t.get('tumor_sensitivity'))} | "
+            f"{percent(t.get('tumor_specificity'))} | {t.get('tumor_roc_auc') or 0:.3f} | {t['ece']:.3f} | "
             f"{r['accuracy_per_mb']:.2f} | {r['accuracy_per_ms']:.2f} | {r['epochs_run']} | {r['train_seconds'] / 60:.1f} min |")
     if any(r["external"] for r in results):
         lines += ["", "## Collections never seen in training", "",
@@ -184,9 +182,9 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
                 w = e.get("without_twins")
                 lines.append(
                     f"| {r['model']} | {Path(e['data']).name} ({e['tumor_images']} tumour, {e['no_tumor_images']} "
-                    f"normal) | {_pct(e['tumor_sensitivity'])} | {_pct(e['tumor_specificity'])} | "
+                    f"normal) | {percent(e['tumor_sensitivity'])} | {percent(e['tumor_specificity'])} | "
                     f"{e['tumor_roc_auc'] or 0:.3f} | {e['near_twins_in_training']} | "
-                    f"{(_pct(w['tumor_sensitivity']) + ' / ' + _pct(w['tumor_specificity'])) if w else '–'} |")
+                    f"{(percent(w['tumor_sensitivity']) + ' / ' + percent(w['tumor_specificity'])) if w else '–'} |")
     for key, title, note in (
             ("per_collection", "per source collection", "A pooled figure can hide a collection the model "
              "handles worse; here each one alone."),
@@ -200,8 +198,8 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
             for name, m in winner["test"][key].items():
                 auc = m.get("tumor_roc_auc")
                 lines.append(f"| {name} | {m['n']} ({m.get('tumor_images', '–')} / {m.get('no_tumor_images', '–')}) | "
-                             f"{_pct(m['accuracy'])} | {_pct(m.get('tumor_sensitivity'))} | "
-                             f"{_pct(m.get('tumor_specificity'))} | {'–' if auc is None else f'{auc:.3f}'} |")
+                             f"{percent(m['accuracy'])} | {percent(m.get('tumor_sensitivity'))} | "
+                             f"{percent(m.get('tumor_specificity'))} | {'–' if auc is None else f'{auc:.3f}'} |")
     t = winner["test"]
     chosen = (f"## Winner: `{winner['model']}`\n\nChosen by validation macro-F1 "
               f"({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the smaller file, then the faster "

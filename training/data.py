@@ -73,8 +73,9 @@ class DataError(ValueError):
     """A data folder that cannot be used as it is; the message says what to change."""
 
 
-def scan_folders(data_dirs: list[str | os.PathLike]) -> list[Record]:
-    """All files of every class folder of every data folder, merged by class name."""
+def scan_folders(data_dirs: list[str | os.PathLike], min_classes: int = 2) -> list[Record]:
+    """All files of every class folder of every data folder, merged by class name. Training needs
+    two classes; judging a normal-only collection (`min_classes=1`) needs one."""
     records: list[Record] = []
     for data_dir in map(Path, data_dirs):
         if not data_dir.is_dir():
@@ -88,7 +89,7 @@ def scan_folders(data_dirs: list[str | os.PathLike]) -> list[Record]:
                 raise DataError(f"Class folder {class_dir} is empty; add images or remove the folder.")
             records += [Record(str(f), class_dir.name, data_dir.name) for f in files]
     labels = labels_of(records)
-    if len(labels) < 2:
+    if len(labels) < min_classes:
         raise DataError(f"Found only the class {labels}; a classifier needs two or more class folders.")
     return records
 

@@ -9,6 +9,11 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, r
 CALIBRATION_BINS = 15
 
 
+def percent(value) -> str:
+    """A share as the reports print it: "97.3 %", or "–" when there is nothing to measure."""
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
 def tumor_probability(probabilities: np.ndarray, labels: list[str], no_tumor_label: str | None) -> np.ndarray | None:
     """P(tumour) = 1 - P(no tumour); None when the label set has no no-tumour class."""
     if no_tumor_label is None:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.compare import _pct, external_predictions
+from training.compare import external_predictions
+from training.evaluate import percent
 from training.evaluate import load_with_split, tumor_detection_metrics, tumor_probability
 from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabilities
 
@@ -61,7 +62,7 @@ def write_report(sets: dict, chosen: float, target: float, command: str, path: P
         figures = {name: (m["tumor_sensitivity"], m["tumor_specificity"]) for name, m in metrics.items()}
         table["thresholds"].append({"threshold": threshold, "note": note,
                                     **{name: {"sensitivity": s, "specificity": c} for name, (s, c) in figures.items()}})
-        lines.append(f"| {threshold:.3g} | " + " | ".join(f"{_pct(s)} / {_pct(c)}" for s, c in figures.values())
+        lines.append(f"| {threshold:.3g} | " + " | ".join(f"{percent(s)} / {percent(c)}" for s, c in figures.values())
                      + f" | {note} |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.compare import _pct
+from training.evaluate import percent
 from training.evaluate import load_with_split, per_group_metrics
 from training.train import CACHE_DIR, SEED, find_no_tumor_label, predict_probabilities
 
@@ -83,7 +83,7 @@ def write_report(results: dict, model_path: str, command: str, path: Path) -> No
     for name, per_collection in results.items():
         for collection, m in per_collection.items():
             lines.append(f"| {name} | {collection} ({m['tumor_images']} tumour, {m['no_tumor_images']} normal) | "
-                         f"{_pct(m['tumor_sensitivity'])} | {_pct(m['tumor_specificity'])} | {_pct(m['accuracy'])} |")
+                         f"{percent(m['tumor_sensitivity'])} | {percent(m['tumor_specificity'])} | {percent(m['accuracy'])} |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"model": model_path, "probe": results}, indent=2) + "\n")
