@@ -7,7 +7,6 @@ PY := $(VENV)/bin/python
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 VENDOR_STAMP := frontend/vendor/.installed
-export PYTHONPATH := $(CURDIR)
 # TensorFlow's C++ start-up chatter hides the output that matters.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
@@ -15,11 +14,13 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
-$(PY_STAMP): requirements.txt
+$(PY_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	# The converter without its optional stack (jax, flax, TF-DF, TF 2.19): see README "Converting".
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps tensorflowjs==4.22.0
+	# The project's own packages (pyproject.toml), editable: imported by name from anywhere.
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -61,12 +62,12 @@ serve: install static
 # 8 concurrent clients against a real gunicorn on loopback, then the page (headless Chromium)
 # against the API on real slices; writes reports/bench-api.md.
 bench-api: install static chromium
-	$(SITE_ENV); $(PY) bench/api_bench.py --agreement 200 --report reports/bench-api.md
+	$(SITE_ENV); $(PY) -m bench.api_bench --agreement 200 --report reports/bench-api.md
 
 # Everything in one run: the page (headless Chromium), native Keras on the same model and images
 # (the page/native ratio) and the API under load; writes reports/bench.md.
 bench: install static chromium
-	$(SITE_ENV); $(PY) bench/run_all.py --report reports/bench.md
+	$(SITE_ENV); $(PY) -m bench.run_all --report reports/bench.md
 
 clean:
 	rm -rf $(VENV) node_modules frontend/vendor site/staticfiles

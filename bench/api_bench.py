@@ -10,7 +10,7 @@ With --agreement N it also opens the page in headless Chromium (Debian's, driven
 on the same server, classifies N real slices in the page (`window.classifier.classify`) and
 through the API, and reports how far the two answers are apart, for PNG and for JPEG.
 
-    python bench/api_bench.py --report reports/bench-api.md      # `make bench-api`
+    python -m bench.api_bench --report reports/bench-api.md      # `make bench-api`
 
 Everything is bounded: the request count, every socket timeout, the server's start-up wait.
 Only loopback is used.
@@ -124,7 +124,7 @@ class Server:
         env = dict(os.environ, DJANGO_SECRET_KEY=secret_key,
                    WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(threads),
                    MRI_TF_THREADS=str(tf_threads), GUNICORN_ACCESS_LOG="",
-                   TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO))
+                   TF_CPP_MIN_LOG_LEVEL="2")
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.workers = workers
         self.loaded = 0
@@ -359,7 +359,7 @@ def model_note() -> str:
 
 
 def results_table(result: dict) -> str:
-    """The four figures the issue sets, each beside its target."""
+    """The four measured figures, each beside its target (TARGETS)."""
     rows = [
         ("requests/s", f"{result['req_per_s']:.1f}", f">= {TARGETS['req_per_s']:.0f}",
          result["req_per_s"] >= TARGETS["req_per_s"]),

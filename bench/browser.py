@@ -11,7 +11,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 # Runs in the page: bytes (base64) -> Blob -> window.classifier.classify, timed from the page.
-_CLASSIFY = """async ([data, name]) => {
+CLASSIFY = """async ([data, name]) => {
   const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
   const file = new File([bytes], name);
   const started = performance.now();
@@ -63,7 +63,7 @@ async def open_page(browser, url: str, *, service_workers: bool = True):
 
 async def classify_bytes(page, name: str, data: bytes) -> dict:
     """Classify one file's bytes in the page; the result, or {"error": message}."""
-    return await page.evaluate(_CLASSIFY, [base64.b64encode(data).decode("ascii"), name])
+    return await page.evaluate(CLASSIFY, [base64.b64encode(data).decode("ascii"), name])
 
 
 async def explain_bytes(page, name: str, data: bytes) -> dict:

@@ -2,7 +2,7 @@
 RELIABILITY) on real MRI slices and on generated images that are not MRI, by classifying them in
 the page itself (headless Chromium, window.classifier). Writes reports/ood-rule.md.
 
-    python bench/ood_rule.py [--model DIR] [--per-kind 30] [--mri-per-set 150]
+    python -m bench.ood_rule [--model DIR] [--per-kind 30] [--mri-per-set 150]
 
 A flag on an MRI slice is a false alarm; a non-MRI image without one slipped through.
 """
@@ -14,7 +14,6 @@ import collections
 import io
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
@@ -22,10 +21,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from bench.browser import chromium, classify_bytes, open_page  # noqa: E402
-from bench.static_server import make_server, serve_in_thread  # noqa: E402
+from bench.browser import chromium, classify_bytes, open_page
+from bench.static_server import make_server, serve_in_thread
 
 DATA = ROOT.parent / "shared" / "data"
 MRI_SETS = ("brain-mri-4class", "brain-mri-yes-no", "brain-mri-lgg-flair")
@@ -227,7 +225,7 @@ def main() -> None:
     note = describe_model(json.loads((model_dir / "metadata.json").read_text()))
     if args.model_note:
         note = f"{note}; {args.model_note}"
-    command = "python bench/ood_rule.py" + (f" --model {args.model}" if args.model else "")
+    command = "python -m bench.ood_rule" + (f" --model {args.model}" if args.model else "")
     report = render({kind: summarise(r) for kind, r in results.items()}, info, note, command)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(report)

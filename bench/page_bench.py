@@ -1,7 +1,7 @@
 """The page's figures in headless Chromium: time to ready, ms per image per backend, bytes
 transferred, tensors after 100 classifications. Writes reports/bench-page.md.
 
-    python bench/page_bench.py [--model DIR] [--images N] [--report reports/bench-page.md]
+    python -m bench.page_bench [--model DIR] [--images N] [--report reports/bench-page.md]
 
 It serves frontend/ itself (bench/static_server.py: the site's CSP, COOP and COEP headers, no
 compression) with the shipped model, or the model folder given by --model. Targets (issue "The
@@ -18,17 +18,15 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from bench.browser import CHROMIUM, chromium, classify_bytes, explain_bytes, open_page, transferred_bytes  # noqa: E402
-from bench.static_server import make_server, serve_in_thread  # noqa: E402
+from bench.browser import CHROMIUM, chromium, classify_bytes, explain_bytes, open_page, transferred_bytes
+from bench.static_server import make_server, serve_in_thread
 
 DATA = ROOT.parent / "shared" / "data" / "brain-mri-4class"
 BACKENDS = ("wasm", "webgl", "cpu")
@@ -228,7 +226,7 @@ async def run(args) -> str:
         rows = [await measure_backend(browser, base, backend, images, args.runs if backend != "cpu" else min(args.runs, 100))
                 for backend in args.backends]
     server.shutdown()
-    command = "python bench/page_bench.py" + (f" --model {args.model}" if args.model else "")
+    command = "python -m bench.page_bench" + (f" --model {args.model}" if args.model else "")
     return render(env, model_summary(model_dir), description, loads, rows, command)
 
 

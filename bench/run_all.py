@@ -1,13 +1,13 @@
 """`make bench`: the page, native Keras and the API measured in one run, on the same model and the
 same images; writes reports/bench.md with the machine and the date.
 
-    python bench/run_all.py [--images 20] [--runs 100] [--api-requests 2000] [--report reports/bench.md]
+    python -m bench.run_all [--images 20] [--runs 100] [--api-requests 2000] [--report reports/bench.md]
 
 (a) The page in Debian's headless Chromium (bench/page_bench.py): ms per image per backend, time
     from navigation to ready, bytes transferred.
 (b) Native Keras in this process, right after (a): frontend/model/model.h5 on the same images,
     batch 1, decoded and preprocessed by training.images (the page's Python twin), so the report
-    gives the ratio page / native (the issue's goal: <= 1.5x).
+    gives the ratio page / native (the goal: <= 1.5x).
 (c) POST /api/predict under concurrent clients against gunicorn (bench/api_bench.py), with the
     page-vs-API agreement on real slices.
 
@@ -23,19 +23,17 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench import api_bench, page_bench  # noqa: E402
-from bench.browser import chromium  # noqa: E402
-from bench.static_server import make_server, serve_in_thread  # noqa: E402
+from bench import api_bench, page_bench
+from bench.browser import chromium
+from bench.static_server import make_server, serve_in_thread
 
 MODEL_DIR = ROOT / "frontend" / "model"
 RATIO_GOAL = 1.5  # page ms/image over native Keras ms/image (issue "Two commands")
@@ -184,7 +182,7 @@ def render(run: dict) -> str:
     lines = [
         "# Benchmarks: the page, native Keras and the API",
         "",
-        f"`make bench` (`python bench/run_all.py`), {run['date']}, in {run['minutes']:.1f} minutes.",
+        f"`make bench` (`python -m bench.run_all`), {run['date']}, in {run['minutes']:.1f} minutes.",
         "",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']:.0f} GB RAM; {m['os']}; Python {m['python']}; "
         f"TensorFlow {native['tensorflow']}; {env['chromium']} (headless, no GPU).",
@@ -281,7 +279,7 @@ def main() -> None:
     run["load_end"] = os.getloadavg()
     run["minutes"] = (time.monotonic() - started) / 60
     run["page_text"] = page_bench.render(run["page_env"], page_bench.model_summary(MODEL_DIR), run["images_note"],
-                                         run["page"]["loads"], run["page"]["backends"], "python bench/run_all.py")
+                                         run["page"]["loads"], run["page"]["backends"], "python -m bench.run_all")
     run["api_text"] = api_bench.report(run["api"])
     text = render(run)
     args.report.parent.mkdir(parents=True, exist_ok=True)

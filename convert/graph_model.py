@@ -29,7 +29,7 @@ _QUANTIZATION_DTYPE_MAPS = {"none": None, "float16": {"float16": True}, "uint8":
 # SavedModel -> graph-model conversion (tensorflowjs fails with "Identity is not in graph").
 _AUGMENTATION_LAYER_CLASSES = frozenset({"RandAugment", "AugMix", "CutMix", "MixUp"})
 # tensorflowjs 4.22 imports these at import time, though the SavedModel -> graph-model path never
-# calls them; installed with --no-deps (see DESIGN.md) they are absent, and the full install
+# calls them; installed with --no-deps (README, "Converting") they are absent, and the full install
 # breaks TensorFlow. `jax` itself is never faked: Keras 3 probes `import jax` to list backends.
 _IMPORT_TIME_ONLY_MODULES = ("tensorflow_decision_forests", "tensorflow_hub", "tf_keras",
                              "tensorflowjs.converters.jax_conversion")

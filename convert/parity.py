@@ -39,14 +39,11 @@ class Limits:
     max_accuracy_drop: float | None  # percentage points on the labelled images; None: not checked
 
 
-# float32: the issue's figure. The arithmetic is the same up to summation order: on a trained
-# compact net, Keras and TF.js's cpu backend both stay within 1e-6 of a float64 run, and so does
-# wasm once whole-image means are taken in stages (see wasm_diagnosis). 1e-5 leaves room for that
-# and none for a wrong layer, weight or preprocessing step.
-# float16 keeps ~3 significant digits per weight: the same net moved by at most 0.0022 and kept
-# every top-1 on 1,391 test images; the accuracy bound is the issue's "ship it when it costs <= 0.2
-# points". uint8 keeps 256 levels per tensor: it moved by 0.081 and changed 1.2 % of top-1 answers,
-# hence the looser bounds (reports/convert.md has the figures).
+# float32: the arithmetic is the same up to summation order (whole-image means taken in stages,
+# see wasm_diagnosis), so 1e-5 leaves room for that and none for a wrong layer, weight or
+# preprocessing step. float16 keeps ~3 significant digits per weight and may cost at most 0.2
+# accuracy points; uint8 keeps 256 levels per tensor, hence the looser bounds
+# (reports/convert.md has the figures).
 LIMITS = {
     "none": Limits(max_prob_diff=1e-5, min_top1_agreement=1.0, max_accuracy_drop=None),
     "float16": Limits(max_prob_diff=0.02, min_top1_agreement=0.99, max_accuracy_drop=0.2),
@@ -71,7 +68,7 @@ class Parity:
     real_images: int
     labelled_images: int
     max_abs_diff: float
-    max_abs_diff_real: float | None  # the same over the real images only (the issue's figure)
+    max_abs_diff_real: float | None  # the same over the real images only
     worst_input: str
     top1_agreement: float
     top1_disagreements: list[str]

@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import keras
+import tensorflow as tf
+
 from convert import WEIGHT_FORMATS, ConversionError, ParityError
 from convert.graph_model import GraphModel, export_graph_model, load_keras_model, strip_augmentation
 from convert.graph_model import read_graph_model, tensorflowjs_version
 from convert.parity import LIMITS, Limits, Parity, check_inputs, keras_probabilities, measure_parity, wasm_diagnosis
 from convert.samples import REPO, LabelledImage
+from training.contract import ContractError
+from training.contract import read_metadata as read_contract_metadata
 
-# The file names the page and the server load (DESIGN.md).
+# The file names the page and the server load (docs/contract.md).
 SHIPPED_H5 = "model.h5"
 METADATA = "metadata.json"
 # tensorflowjs names weight files group<g>-shard<i>of<n>.bin; any such file model.json does not
@@ -42,22 +47,11 @@ class Conversion:
 
 
 def read_metadata(path: Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ConversionError(
-            f"{path} does not exist; training writes metadata.json beside model.h5 (labels and input "
-            "size). Pass its location with --metadata.")
+    """metadata.json as training wrote it, checked against the contract (training.contract)."""
     try:
-        metadata = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConversionError(f"{path} is not valid JSON ({err}); restore the metadata.json training wrote.") from err
-    for key in ("labels", "input"):
-        if key not in metadata:
-            raise ConversionError(f"{path} has no {key!r}; see the metadata contract in DESIGN.md.")
-    for key in ("height", "width", "channels"):
-        if not isinstance(metadata["input"].get(key), int):
-            raise ConversionError(f"{path} has no whole number input.{key}; see the metadata contract in DESIGN.md.")
-    return metadata
+        return read_contract_metadata(path).document
+    except ContractError as err:
+        raise ConversionError(f"{err} Pass its location with --metadata if it lies elsewhere.") from err
 
 
 def check_model_matches_metadata(model, metadata: dict, model_path: Path, metadata_path: Path) -> None:
@@ -188,9 +182,6 @@ def tfjs_metadata(graph: GraphModel, shipped_h5: Path, stripped: list[str], pari
 
 
 def _versions() -> dict:
-    import keras
-    import tensorflow as tf
-
     package = REPO / "node_modules" / "@tensorflow" / "tfjs-core" / "package.json"
     return {"tensorflowjs_converter": tensorflowjs_version(),
             "tfjs": json.loads(package.read_text())["version"] if package.is_file() else None,

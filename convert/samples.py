@@ -16,10 +16,10 @@ import numpy as np
 from convert import ConversionError
 
 REPO = Path(__file__).resolve().parents[1]
-# The shared data sets sit beside the checkout (DESIGN.md; MRI_DATA_DIR overrides it, as for the
+# The data sets sit beside the checkout in ../shared/data (MRI_DATA_DIR overrides it, as for the
 # tests); used when no images are named.
 DEFAULT_IMAGES = Path(os.environ.get("MRI_DATA_DIR", REPO.parent / "shared" / "data")) / "brain-mri-4class"
-# The issue's figure: identical top-1 on 200 real images.
+# The shipping bar: identical top-1 on 200 real images.
 DEFAULT_LIMIT = 200
 SAMPLE_SEED = 0
 
@@ -116,3 +116,11 @@ def _resolve(path: str, csv_path: Path) -> Path:
         return candidate
     beside_csv = csv_path.parent / candidate
     return beside_csv if beside_csv.exists() else Path.cwd() / candidate
+
+
+def shown(path: Path) -> str:
+    """A path relative to the repository when it lies inside it, for reports that read the same anywhere."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)

@@ -20,6 +20,7 @@ const APP_FILES = [
   "icon.svg",
   "manifest.webmanifest",
   "js/classifier.js",
+  "js/contract.js",
   "js/csv.js",
   "js/decode.js",
   "js/dicom.js",

@@ -21,7 +21,6 @@ def _cores() -> int:
 
 wsgi_app = "mri_site.wsgi:application"
 chdir = str(SITE_DIR)
-pythonpath = str(SITE_DIR.parent)  # training/, the one image-decoding definition
 bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", _cores()))
 worker_class = "gthread"

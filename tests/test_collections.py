@@ -103,7 +103,7 @@ def test_balanced_sampling_lifts_small_strata_by_the_square_root():
 
 
 def test_balanced_pipeline_draws_by_the_weights():
-    from training.data import make_dataset
+    from training.fit import make_dataset
 
     pixels = np.zeros((10, 8, 8, 1), np.float16)
     labels = np.array([0] * 9 + [1])
@@ -209,7 +209,7 @@ def test_head_mask_fills_dark_holes_inside_the_head():
 
 def test_each_loco_fold_trains_without_its_collection_and_judges_all_of_it(image_folder, tmp_path):
     from training.loco import main
-    from training.train import prepare_data
+    from training.data import prepare_data
 
     a = image_folder(per_class=10, size=32, seed=1, name="coll-a")
     b = image_folder(per_class=10, size=32, seed=2, name="coll-b")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,11 +16,11 @@ from keras import layers
 
 from convert import ConversionError, ParityError
 from convert.__main__ import build_parser
+from convert.formats import CommandTiming, Row, measure, recommendation, render
 from convert.graph_model import read_graph_model
 from convert.parity import LIMITS, NPM_PACKAGES, Parity, check_inputs, keras_probabilities, measure_parity
 from convert.pipeline import convert_model
 from convert.report import build_parser as build_report_parser
-from convert.report import CommandTiming, Row, measure, recommendation, render
 from convert.samples import choose, images_from_folder, images_from_split
 from tests.conftest import REPO, real_data
 from training.models import PerImageStandardization, create_model, list_models
@@ -229,7 +228,7 @@ def test_missing_model_file_is_a_clear_error(tmp_path):
 
 def test_command_line_reports_a_missing_file_without_a_traceback(tmp_path):
     run = subprocess.run([sys.executable, "-m", "convert", "--model", str(tmp_path / "nope.h5"), "--out", str(tmp_path)],
-                         capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+                         capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 1
     assert "nope.h5 does not exist" in run.stderr and "Traceback" not in run.stderr
 
@@ -243,7 +242,7 @@ def test_a_file_that_is_not_a_keras_model_is_a_clear_error(tmp_path):
 
 
 def test_metadata_that_does_not_match_the_model_is_refused(tmp_path):
-    save_model(tiny_compact(), tmp_path, labels=["a", "b", "c", "d"])
+    save_model(tiny_compact(), tmp_path, labels=["a", "b", "notumor", "d"])
     with pytest.raises(ConversionError, match="3 outputs but .*metadata.json lists 4 labels"):
         convert_model(tmp_path / "model.h5", tmp_path, log=lambda _: None)
 
@@ -333,7 +332,7 @@ def test_a_wasm_kernel_difference_is_told_apart_from_a_conversion_error(tmp_path
     inputs = keras.Input((size, size, 1), name="image")
     # The output is four standardised pixels themselves: the mean's error shows undiluted (~1e-4).
     x = layers.Cropping2D(((0, size - 2), (0, size - 2)))(WholeImageStandardization()(inputs))
-    save_model(keras.Model(inputs, layers.Flatten()(x)), tmp_path, labels=["a", "b", "c", "d"], size=size)
+    save_model(keras.Model(inputs, layers.Flatten()(x)), tmp_path, labels=["a", "b", "notumor", "d"], size=size)
     with pytest.raises(ParityError, match="cpu backend the same files agree .* whole image"):
         convert_model(tmp_path / "model.h5", tmp_path / "out", log=lambda _: None)
     assert not (tmp_path / "out" / "model.json").exists()

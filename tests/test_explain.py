@@ -1,4 +1,4 @@
-"""Occlusion sensitivity: the Python reference (training/explain.py) finds what a model relies on,
+"""Occlusion sensitivity: the Python reference (training/occlusion.py) finds what a model relies on,
 and the page's code (frontend/js/explain.js, run by Node on the converted TF.js model) gives the
 same map for the same model and input."""
 from __future__ import annotations
@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 
 from page_jobs import read_floats, require_node, run_page_job, write_floats
-from training import explain
+from training import explain, occlusion
 
 
 def test_geometry_matches_the_page_defaults():
-    assert explain.occlusion_settings(128, 128) == (16, 8)
-    assert len(explain.occlusion_patches(128, 128, 16, 8)) == 225
-    assert explain.patch_positions(11, 4, 3) == [0, 3, 6, 7]
-    assert explain.patch_positions(3, 4, 2) == [0]
+    assert occlusion.occlusion_settings(128, 128) == (16, 8)
+    assert len(occlusion.occlusion_patches(128, 128, 16, 8)) == 225
+    assert occlusion.patch_positions(11, 4, 3) == [0, 3, 6, 7]
+    assert occlusion.patch_positions(3, 4, 2) == [0]
     # rounding halves up, as JavaScript's Math.round does (Python's round(2.5) is 2)
-    assert explain.occlusion_settings(20, 20) == (3, 2)
+    assert occlusion.occlusion_settings(20, 20) == (3, 2)
 
 
 def test_finds_the_region_the_model_relies_on():
@@ -28,7 +28,7 @@ def test_finds_the_region_the_model_relies_on():
         return np.stack([score, 1 - score], axis=1)
 
     image = np.full((32, 32, 1), 255.0, np.float32)
-    heatmap, index, probabilities = explain.occlusion_sensitivity(predict, image, class_index=0)
+    heatmap, index, probabilities = occlusion.occlusion_sensitivity(predict, image, class_index=0)
     assert index == 0 and probabilities[0] == pytest.approx(1.0)
     assert heatmap[:12, :12].min() > 0.05        # hiding any part of the quadrant lowers the score
     assert np.all(heatmap[20:, 20:] == 0)        # hiding elsewhere changes nothing
@@ -37,10 +37,10 @@ def test_finds_the_region_the_model_relies_on():
 
 def test_aggregation_matches_the_page(tmp_path):
     height, width = 40, 24
-    patch, stride = explain.occlusion_settings(height, width)
-    patches = explain.occlusion_patches(height, width, patch, stride)
+    patch, stride = occlusion.occlusion_settings(height, width)
+    patches = occlusion.occlusion_patches(height, width, patch, stride)
     scores = np.random.default_rng(0).uniform(0, 1, len(patches)).astype(np.float32)
-    expected = explain.occlusion_map(0.8, scores, patches, height, width, patch)
+    expected = occlusion.occlusion_map(0.8, scores, patches, height, width, patch)
     info = run_page_job(tmp_path, task="occlusion_map", base=0.8, scores=write_floats(tmp_path / "s.f32", scores),
                         height=height, width=width, out=str(tmp_path / "map.f32"))
     assert info == {"patch": patch, "stride": stride, "passes": len(patches)}
@@ -70,7 +70,7 @@ def test_page_and_python_give_the_same_map_for_the_same_model(tmp_path):
     graph = export_graph_model(model, tmp_path / "tfjs")
     image = blob_image(np.random.default_rng(1), size, bright_spot=True).astype(np.float32)[..., None]
 
-    expected, index, probabilities = explain.occlusion_sensitivity(explain.keras_predictor(model), image)
+    expected, index, probabilities = occlusion.occlusion_sensitivity(occlusion.keras_predictor(model), image)
     assert expected.max() > 1e-3, "the test model must be sensitive to occlusion for the check to mean anything"
     info = run_page_job(tmp_path, task="explain", model_dir=str(graph.directory), input_name=graph.input_name,
                         output_name=graph.output_name, pixels=write_floats(tmp_path / "x.f32", image),

@@ -17,9 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, real_data
+from tests.conftest import real_data
 
-sys.path.insert(0, str(REPO / "site"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mri_site.settings")
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-never-used-for-serving")
 

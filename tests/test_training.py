@@ -151,7 +151,7 @@ def test_slices_of_one_patient_share_a_group(tmp_path):
 # ------------------------------------------------------------------ a whole run
 
 def _run_train(args, env_extra=None):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **(env_extra or {})}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env_extra or {})}
     return subprocess.run([sys.executable, "-m", "training.train", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -174,7 +174,7 @@ def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
 
 def test_dark_tissue_turns_bright_while_background_and_other_levels_stay():
     import tensorflow as tf
-    from training.sequence_probe import brighten_dark_tissue
+    from training.probe import brighten_dark_tissue
 
     ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])
     for s in range(20):
@@ -186,7 +186,7 @@ def test_dark_tissue_turns_bright_while_background_and_other_levels_stay():
 
 
 def test_only_the_training_pipeline_is_augmented():
-    from training.data import make_dataset
+    from training.fit import make_dataset
 
     rng = np.random.default_rng(0)
     pixels = np.stack([blob_image(rng, 64, bright_spot=True)[..., None] for _ in range(8)]).astype(np.float16)
@@ -209,6 +209,7 @@ def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tm
                  "--image-size", "32", "--batch-size", "8", "--cache-dir", "", "--external", str(external),
                  "--report", str(report), "--ship", str(tmp_path / "ship")]) == 0
     assert "| **lenet** |" in report.read_text() and "unseen" in report.read_text()
+    assert "paper's" not in report.read_text()  # one model: nothing to compare it with
     shipped = json.loads((tmp_path / "ship" / "metadata.json").read_text())
     assert shipped["metrics"]["external"][0]["tumor_images"] == 5
     for name in ("model.h5", "metadata.json", "split.csv", "curves.png"):
@@ -304,6 +305,8 @@ def test_compare_trains_reports_and_ships_the_winner(image_folder, tmp_path):
     for needle in ("| lenet |", "compact", "test accuracy", "Collections never seen in training", "Winner",
                    "per source collection", "| data |", "| second |"):
         assert needle in text
+    # compact against the one paper model trained here, by name, not "all three"
+    assert "against the paper's models" in text and "beat lenet;" in text and "all three" not in text
     results = json.loads(report.with_suffix(".json").read_text())
     per_collection = results["results"][0]["test"]["per_collection"]
     assert set(per_collection) == {"data", "second"}
@@ -333,7 +336,7 @@ def test_per_group_metrics_split_the_pooled_figures_by_source():
 
 
 def test_balanced_class_weights_make_every_class_weigh_the_same():
-    from training.train import balanced_class_weights
+    from training.fit import balanced_class_weights
 
     y = np.array([0] * 60 + [1] * 30 + [2] * 10)
     weights = balanced_class_weights(y, 3)
@@ -345,7 +348,7 @@ def test_balanced_class_weights_make_every_class_weigh_the_same():
 
 def test_threshold_for_sensitivity_is_the_highest_that_reaches_the_target():
     from training.evaluate import tumor_detection_metrics
-    from training.operating_points import threshold_for_sensitivity
+    from training.thresholds import threshold_for_sensitivity
 
     tumor_p = np.linspace(0.01, 1.0, 100)
     is_tumor = np.ones(100, bool)
@@ -357,7 +360,7 @@ def test_threshold_for_sensitivity_is_the_highest_that_reaches_the_target():
 
 
 def test_winner_is_best_validation_f1_then_smallest():
-    from training.compare import pick_winner
+    from training.evaluate import pick_winner
 
     a = {"model": "a", "validation_macro_f1": 0.90, "file_bytes": 10, "cpu_ms_per_image": 1}
     b = {"model": "b", "validation_macro_f1": 0.95, "file_bytes": 900, "cpu_ms_per_image": 1}

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from training.defaults import INTENSITY_MODES
+
 # Stronger intensity augmentation: which share of images gets each stacked transform.
 INTENSITY_PROBABILITIES = {"curve or tissues": 0.8, "invert": 0.2, "bias field": 0.5}
 # Skull and background augmentation: share of images whose skull is removed, or given one.
@@ -19,7 +21,6 @@ SKULL_PROBABILITIES = {"strip": 0.25, "add": 0.25, "background": 0.15}
 # Below this share of the image's brightest level a pixel counts as background.
 BACKGROUND_LEVEL = 0.06
 
-INTENSITY_MODES = ("curve", "stacked")
 AUGMENTATION = {
     "curve": "flip, gamma 0.6-1.6, random intensity curve (half the images), JPEG q40-95, blur, noise",
     "stacked": "flip, gamma 0.6-1.6, stacked intensity transforms (random curve or random per-tissue "

@@ -1,5 +1,5 @@
 """Data: read folders of class folders, decode each image once into a cache, group near-duplicates,
-split by group, and feed tf.data pipelines with augmentation for the training subset only.
+split by group (`prepare_data` does all of it and returns a PreparedData).
 """
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from training.defaults import CACHE_DIR, CHANNELS, IMAGE_SIZE, SEED
 from training.images import ImageDecodeError, decode_image, to_grayscale, to_model_input
 
 SUBSETS = ("train", "validation", "test")
 # Two images of one collection are near-duplicates when their 32x32 grayscale thumbnails, each
 # made zero-mean and unit-length, have a correlation of at least this (either one mirrored): the
-# same scan re-encoded, resized, re-windowed, flipped, or the neighbouring slice. Measured on the
-# 4-class set: 759 of its 1,104 `Te-` images have such a twin among the `Tr-` images at 0.95 (614
-# at 0.99); a 256-bit difference hash found only 245-300, and chained unrelated LGG patients into
-# groups of 1,700 past 20 bits. At 0.95 the largest group holds 66 images (one LGG patient).
+# same scan re-encoded, resized, re-windowed, flipped, or the neighbouring slice. Stricter misses
+# re-encoded copies; a perceptual hash misses more and chains unrelated patients together.
 NEAR_DUPLICATE_CORRELATION = 0.95
 # Skull-stripped, atlas-registered slices of different people (the Alzheimer set) correlate above
 # 0.95 and chain a whole collection into one group. Where that happens (the largest group holds
@@ -100,8 +100,6 @@ def labels_of(records: list[Record]) -> list[str]:
 
 def _thumbnail(rgb: np.ndarray) -> np.ndarray:
     """32x32 grayscale thumbnail (box filter) for near-duplicate search."""
-    from PIL import Image
-
     gray = Image.fromarray(to_grayscale(rgb)[..., 0].clip(0, 255).astype(np.uint8))
     return np.asarray(gray.resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BOX), dtype=np.float16)
 
@@ -122,7 +120,7 @@ def _cache_key(records: list[Record], height: int, width: int, channels: int) ->
 
 
 def load_images(records: list[Record], height: int, width: int, channels: int,
-                cache_dir: str | os.PathLike | None = ".cache/images", workers: int = 2):
+                cache_dir: str | os.PathLike | None = CACHE_DIR, workers: int = 2):
     """Decode and resize every image once (cached on disk): -> (pixels float16, thumbnails, md5s, kept records).
 
     A file that cannot be read is named and skipped, never fatal; the count is printed at the end.
@@ -258,7 +256,7 @@ def _largest_component(n: int, pairs: list[tuple[int, int]]) -> int:
     return max(Counter(find(i) for i in range(n)).values()) if n else 0
 
 
-def split_by_groups(records: list[Record], groups: np.ndarray, seed: int = 42,
+def split_by_groups(records: list[Record], groups: np.ndarray, seed: int = SEED,
                     fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)) -> list[str]:
     """Subset per image, by whole groups, stratified by (source, majority label) of each group.
     Groups holding a TRAIN_ONLY_PATIENTS file go to training."""
@@ -299,56 +297,14 @@ def write_split_csv(path: str | os.PathLike, records: list[Record], groups: np.n
             writer.writerow([r.path, r.label, r.source, int(g), s])
 
 
-# ---------------------------------------------------------------- pipelines
-
 def sampling_weights(strata: list, power: float = 0.5) -> np.ndarray:
     """Per-image sampling probability that gives each stratum (collection x class) a share of
     n_stratum ** power: 0 would give every stratum the same share, 1 is plain shuffling. 0.5
-    lifts small strata (77 OpenNeuro training slices against 1,400 BraTS gliomas) without showing
-    the same few images a dozen times an epoch."""
+    lifts small strata without showing the same few images a dozen times an epoch."""
     keys, index, counts = np.unique(np.asarray(strata), return_inverse=True, return_counts=True)
     share = counts.astype(float) ** power
     weights = (share / share.sum())[index] / counts[index]
     return weights / weights.sum()
-
-
-def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = 42,
-                 intensity: str = "stacked", skull: bool = True, weights: np.ndarray | None = None,
-                 epochs: int = 1):
-    """tf.data pipeline over cached arrays; augmentation only when `training`. With `weights`,
-    training images are drawn with those probabilities (with replacement), `epochs` x n of them."""
-    import keras
-    import tensorflow as tf
-
-    from training.augment import augment_one
-
-    if training and weights is not None:
-        order = np.random.default_rng(seed).choice(len(labels), size=epochs * len(labels), p=weights)
-        images, targets = tf.constant(pixels), tf.constant(labels.astype(np.int32))
-        ds = tf.data.Dataset.from_tensor_slices(order).map(
-            lambda i: (tf.cast(tf.gather(images, i), tf.float32), tf.gather(targets, i)),
-            num_parallel_calls=tf.data.AUTOTUNE).repeat()
-    else:
-        ds = tf.data.Dataset.from_tensor_slices((pixels, labels.astype(np.int32)))
-        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
-        if training:
-            ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    if training:
-        counter = tf.data.Dataset.counter(seed).map(lambda c: tf.stack([c, tf.constant(seed, tf.int64)]))
-        ds = tf.data.Dataset.zip((ds, counter)).map(
-            lambda xy, s: (augment_one(xy[0], s, intensity, skull), xy[1]), num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(batch_size)
-    if training:
-        # The paper's zoom, plus small rotations and shifts, as Keras preprocessing layers.
-        geometry = keras.Sequential([
-            keras.layers.RandomZoom((-0.2, 0.3), fill_mode="constant", seed=seed),
-            keras.layers.RandomRotation(0.04, fill_mode="constant", seed=seed),
-            keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed),
-        ])
-        shape = (None, *pixels.shape[1:])
-        ds = ds.map(lambda x, y: (tf.ensure_shape(geometry(x, training=True), shape), y),
-                    num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def summarize_split(records: list[Record], subsets: list[str]) -> dict:
@@ -356,3 +312,55 @@ def summarize_split(records: list[Record], subsets: list[str]) -> dict:
     for r, s in zip(records, subsets):
         counts[s][r.label] += 1
     return {s: dict(sorted(c.items())) for s, c in counts.items()}
+
+
+@dataclass
+class PreparedData:
+    pixels: np.ndarray        # float16 [n, h, w, c], raw 0-255
+    y: np.ndarray             # int label index per image
+    records: list[Record]
+    labels: list[str]
+    groups: np.ndarray
+    subsets: list[str]
+    data_dirs: list[str]
+    thumbnails: np.ndarray    # 32x32 grayscale per image, for near-duplicate checks
+
+    def mask(self, name: str) -> np.ndarray:
+        """True for each image of one subset (train, validation or test)."""
+        return np.array([s == name for s in self.subsets])
+
+    def subset(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        mask = self.mask(name)
+        return self.pixels[mask], self.y[mask]
+
+    def collections(self, name: str) -> list[str]:
+        """The source collection of each image of a subset, in subset() order."""
+        return [r.source for r, s in zip(self.records, self.subsets) if s == name]
+
+    def sequences(self, name: str) -> list[str]:
+        """The MRI sequence of each image of a subset (flair, t1, t1ce, t2 or unknown)."""
+        return [sequence_of(r) for r, s in zip(self.records, self.subsets) if s == name]
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(self.pixels.shape[1:])
+
+
+def prepare_data(data_dirs: list[str], image_size: int = IMAGE_SIZE, channels: int = CHANNELS,
+                 seed: int = SEED, cache_dir: str | None = CACHE_DIR, labels: list[str] | None = None) -> PreparedData:
+    """Decode, group and split the folders. `labels` fixes the output classes when some of them
+    have no images here (a leave-one-collection-out fold without the only meningioma collection)."""
+    records = scan_folders(data_dirs)
+    if labels is None:
+        labels = labels_of(records)
+    elif missing := sorted(set(labels_of(records)) - set(labels)):
+        raise ValueError(f"The folders hold classes {missing} that are not among the labels {labels}.")
+    pixels, thumbnails, md5s, kept = load_images(records, image_size, image_size, channels, cache_dir)
+    groups = group_near_duplicates(kept, thumbnails, md5s)
+    subsets = split_by_groups(kept, groups, seed)
+    y = np.array([labels.index(r.label) for r in kept])
+    for name in SUBSETS:
+        if name not in subsets:
+            raise ValueError(f"The {name} subset is empty: {len(set(groups))} near-duplicate groups are too "
+                             "few to split; add images.")
+    return PreparedData(pixels, y, kept, labels, groups, subsets, [str(d) for d in data_dirs], thumbnails)

@@ -11,8 +11,14 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
 
 AUTO_WINDOW_PERCENTILES = (0.5, 99.5)
+
+
+class DicomDecodeError(ValueError):
+    """A DICOM file whose pixels cannot be read; the message names the file and what to do."""
 
 
 def window_to_uint8_range(values: np.ndarray, center: float | None, width: float | None,
@@ -40,32 +46,29 @@ def _first(value):
         return None
 
 
-def decode_dicom(data: bytes, name: str = "image", frame: int | None = None) -> np.ndarray:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    from training.images import MAX_PIXELS, ImageDecodeError
-
+def decode_dicom(data: bytes, name: str = "image", frame: int | None = None,
+                 max_pixels: int | None = None) -> np.ndarray:
+    """DICOM bytes -> float32 RGB [h, w, 3]; refuses more than `max_pixels` (all frames) unread."""
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, OSError, ValueError) as err:
-        raise ImageDecodeError(f"{name} is not a readable DICOM file ({err}).") from err
+        raise DicomDecodeError(f"{name} is not a readable DICOM file ({err}).") from err
     if "PixelData" not in ds:
-        raise ImageDecodeError(
+        raise DicomDecodeError(
             f"{name} is a DICOM file without pixel data (a report or structured document?); "
             "choose an image series file.")
     # The decompression-bomb guard, before pydicom allocates the array its header promises: a
     # 600-byte RLE file that claims 30000 x 30000 pixels otherwise costs 1.8 GB before it fails.
     rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     all_frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
-    if rows * columns * all_frames > MAX_PIXELS:
-        raise ImageDecodeError(
+    if max_pixels is not None and rows * columns * all_frames > max_pixels:
+        raise DicomDecodeError(
             f"{name} has {columns}x{rows} pixels in {all_frames} frame(s), more than the "
-            f"{MAX_PIXELS:,} allowed; export a single, smaller slice.")
+            f"{max_pixels:,} allowed; export a single, smaller slice.")
     try:
         pixels = ds.pixel_array
     except Exception as err:  # pydicom raises many types for unsupported transfer syntaxes
-        raise ImageDecodeError(
+        raise DicomDecodeError(
             f"{name}: its DICOM pixel data could not be decoded ({err}); export it uncompressed.") from err
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2"))

@@ -1,17 +1,29 @@
-"""Held-out figures for a trained model: the numbers the report and metadata.json carry."""
+"""Held-out figures for a trained model: the numbers the reports and metadata.json carry, on the
+split's subsets and on whole collections absent from training; and the choice between models.
+"""
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
+from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
+from training.contract import find_no_tumor_label, read_metadata
+from training.data import (NEAR_DUPLICATE_CORRELATION, PreparedData, labels_of, load_images, prepare_data,
+                           scan_folders, thumbnail_similarity)
+from training.models import load_model
+
 CALIBRATION_BINS = 15
+# Two validation macro-F1 scores closer than this are a tie, broken by file size, then speed.
+TIE = 0.005
 
 
-def percent(value) -> str:
-    """A share as the reports print it: "97.3 %", or "–" when there is nothing to measure."""
-    return "–" if value is None else f"{100 * value:.1f} %"
+def predict_probabilities(model, pixels: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    return model.predict(pixels.astype(np.float32), batch_size=batch_size, verbose=0)
 
 
 def tumor_probability(probabilities: np.ndarray, labels: list[str], no_tumor_label: str | None) -> np.ndarray | None:
@@ -88,18 +100,11 @@ def tumor_detection_metrics(tumor_p: np.ndarray, is_tumor: np.ndarray, threshold
 
 def load_with_split(model_path: str, data_dirs: list[str], seed: int, cache_dir: str | None):
     """A trained model and the same seeded split of the folders it was trained on. Refuses folders
-    whose labels differ from the model's (metadata.json beside it) or that have no no-tumour class,
-    before loading the model: that starts TensorFlow, the slow part."""
-    import json
-    from pathlib import Path
-
-    from training.data import labels_of, scan_folders
-    from training.models import load_model
-    from training.train import find_no_tumor_label, prepare_data
-
+    whose labels differ from the model's (metadata.json beside it) or that have no no-tumour class
+    before loading the model and decoding the images, the slow parts."""
     labels = labels_of(scan_folders(data_dirs))
     metadata = Path(model_path).with_name("metadata.json")
-    trained_on = json.loads(metadata.read_text())["labels"] if metadata.exists() else labels
+    trained_on = list(read_metadata(metadata).labels) if metadata.exists() else labels
     if trained_on != labels:
         raise SystemExit(f"{model_path} was trained on labels {trained_on}, but --data has {labels}: "
                          "pass the folders it was trained on.")
@@ -112,8 +117,6 @@ def load_with_split(model_path: str, data_dirs: list[str], seed: int, cache_dir:
 
 def cpu_ms_per_image(model, input_shape: tuple[int, int, int], repeats: int = 50) -> float:
     """Median Keras CPU milliseconds for one image at batch 1 (after a warm-up)."""
-    import tensorflow as tf
-
     predict = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     x = tf.random.uniform((1, *input_shape), 0, 255)
     for _ in range(5):
@@ -127,13 +130,9 @@ def cpu_ms_per_image(model, input_shape: tuple[int, int, int], repeats: int = 50
 
 
 def plot_confusion(matrix: list[list[int]], labels: list[str], title: str, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     m = np.array(matrix)
-    fig, ax = plt.subplots(figsize=(1.2 * len(labels) + 2, 1.2 * len(labels) + 1.5))
+    fig = Figure(figsize=(1.2 * len(labels) + 2, 1.2 * len(labels) + 1.5))
+    ax = fig.subplots()
     ax.imshow(m, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_yticks(range(len(labels)), labels)
@@ -146,4 +145,70 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], title: str, path:
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
+
+
+def external_predictions(model, data: PreparedData, external_dir: str, cache_dir: str | None):
+    """Tumour probability, truth and "has a near-twin in our training data" for every image of a
+    collection absent from training (its no-tumour class by name; every other class is a tumour)."""
+    records = scan_folders([external_dir])
+    ext_no_tumor = find_no_tumor_label(sorted({r.label for r in records}))
+    h, w, c = data.input_shape
+    pixels, thumbs, _, kept = load_images(records, h, w, c, cache_dir)
+    tumor_p = tumor_probability(predict_probabilities(model, pixels), data.labels, find_no_tumor_label(data.labels))
+    is_tumor = np.array([r.label != ext_no_tumor for r in kept])
+    # Near-twins of training images (any collection): the split's own thumbnail rule.
+    twin = thumbnail_similarity(thumbs, data.thumbnails[data.mask("train")]).max(axis=1) >= NEAR_DUPLICATE_CORRELATION
+    return tumor_p, is_tumor, twin
+
+
+def external_check(model, data: PreparedData, external_dir: str, cache_dir: str | None) -> dict:
+    """Tumour detection on a collection absent from training: sensitivity on its tumour class(es),
+    specificity on its no-tumour class. Images with a near-twin in the training data are counted
+    and also left out in a second figure, so an overlap between collections cannot flatter us."""
+    tumor_p, is_tumor, twin = external_predictions(model, data, external_dir, cache_dir)
+    result = {"data": str(external_dir), **tumor_detection_metrics(tumor_p, is_tumor)}
+    result["near_twins_in_training"] = int(twin.sum())
+    if twin.any():
+        result["without_twins"] = tumor_detection_metrics(tumor_p[~twin], is_tumor[~twin])
+    return result
+
+
+def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds: float, run_dir: Path,
+                   externals: list[str], cache_dir: str | None) -> dict:
+    """Every held-out figure of a trained model; writes confusion.png and confusion.json to run_dir."""
+    no_tumor = find_no_tumor_label(data.labels)
+    x_val, y_val = data.subset("validation")
+    x_test, y_test = data.subset("test")
+    validation = classification_metrics(predict_probabilities(model, x_val), y_val, data.labels, no_tumor)
+    test_p = predict_probabilities(model, x_test)
+    test = classification_metrics(test_p, y_test, data.labels, no_tumor)
+    test_sources = data.collections("test")
+    if len(set(test_sources)) > 1:
+        test["per_collection"] = per_group_metrics(test_p, y_test, test_sources, data.labels, no_tumor)
+    test_sequences = data.sequences("test")
+    if set(test_sequences) - {"unknown"}:
+        test["per_sequence"] = per_group_metrics(test_p, y_test, test_sequences, data.labels, no_tumor)
+    plot_confusion(test["confusion_matrix"], data.labels, f"{name}: test subset", str(run_dir / "confusion.png"))
+    result = {
+        "model": name,
+        "parameters": int(model.count_params()),
+        "file_bytes": (run_dir / "model.h5").stat().st_size,
+        "cpu_ms_per_image": cpu_ms_per_image(model, data.input_shape),
+        "train_seconds": round(seconds, 1),
+        "epochs_run": len(history.get("loss", [])),
+        "validation_macro_f1": validation["macro_f1"],
+        "test": test,
+        "external": [external_check(model, data, d, cache_dir) for d in externals] if no_tumor else [],
+    }
+    result["accuracy_per_mb"] = test["accuracy"] / (result["file_bytes"] / 1e6)
+    result["accuracy_per_ms"] = test["accuracy"] / result["cpu_ms_per_image"]
+    (run_dir / "confusion.json").write_text(json.dumps(
+        {"labels": data.labels, "test": test["confusion_matrix"]}, indent=2) + "\n")
+    return result
+
+
+def pick_winner(results: list[dict]) -> dict:
+    """Best validation macro-F1; within TIE of the best, the smallest file, then the fastest."""
+    best = max(r["validation_macro_f1"] for r in results)
+    contenders = [r for r in results if r["validation_macro_f1"] >= best - TIE]
+    return min(contenders, key=lambda r: (r["file_bytes"], r["cpu_ms_per_image"]))

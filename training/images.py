@@ -1,6 +1,6 @@
 """The one Python definition of how an image file becomes model input.
 
-The DESIGN.md contract: decode by content, convert to grayscale when the model takes one channel,
+The model's input (docs/contract.md): decode by content, convert to grayscale when the model takes one channel,
 resize bilinearly (half-pixel centres, no antialiasing: what `tf.image.resize` and TF.js
 `resizeBilinear(..., halfPixelCenters=true)` both do), float32 pixel values 0-255, shape
 [h, w, c]. Training, the server and the parity tests all call these functions; the page has its
@@ -11,7 +11,10 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from PIL import Image, ImageFile
+import tensorflow as tf
+from PIL import Image
+
+from training.dicom import DicomDecodeError, decode_dicom
 
 # ITU-R BT.601 luma, the weights Pillow's "L" conversion uses; the page uses the same ones.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -39,9 +42,10 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
     if not data:
         raise ImageDecodeError(f"{name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.")
     if is_dicom(data):
-        from training.dicom import decode_dicom  # pydicom only when needed
-
-        return decode_dicom(data, name)
+        try:
+            return decode_dicom(data, name, max_pixels=MAX_PIXELS)
+        except DicomDecodeError as err:
+            raise ImageDecodeError(str(err)) from err
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.width * img.height > MAX_PIXELS:
@@ -87,8 +91,6 @@ def to_grayscale(rgb: np.ndarray) -> np.ndarray:
 
 def resize_bilinear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bilinear resize with half-pixel centres and no antialiasing, as TF.js does it."""
-    import tensorflow as tf
-
     out = tf.image.resize(pixels[None], (height, width), method="bilinear", antialias=False)
     return out[0].numpy().astype(np.float32)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 _MODELS: dict[str, Callable[..., keras.Model]] = {}
@@ -35,7 +36,7 @@ class PerImageStandardization(layers.Layer):
 
     Scans from different scanners and collections differ mostly in brightness and contrast; making
     every image zero-mean, unit-variance removes the cheapest cue for "which collection is this",
-    which is the shortcut the 4-class data set invites (see shared/data/README.md).
+    which is the shortcut the 4-class data set invites.
     """
 
     def call(self, x):
@@ -71,8 +72,6 @@ class CropToBrain(layers.Layer):
         self.threshold, self.min_share, self.margin = threshold, min_share, margin
 
     def call(self, x):
-        import tensorflow as tf
-
         height, width = x.shape[1], x.shape[2]
         gray = tf.reduce_max(x, axis=-1)
         # 1 where brighter than the threshold, else 0; sign(relu(.)) rather than a comparison
@@ -183,10 +182,8 @@ def compact(input_shape, num_classes):
     """Our CPU-first net: a stride-2 stem, then separable convolutions (depthwise 3x3 + pointwise)
     with batch norm, downsampling by stride, global average pooling straight into the classifier.
     ~0.21 M parameters (under a megabyte) and ~26 M multiply-adds at 128 px, so the page
-    downloads it at once and answers in milliseconds. The third 256-filter block was added when
-    the 0.14 M version fitted its augmented training images no better than validation (93.7 %
-    vs 92.7 % after 70 epochs): it was short of capacity, and 8x8 blocks are the cheapest place
-    to add some."""
+    downloads it at once and answers in milliseconds. Three 256-filter blocks: 8x8 maps are the
+    cheapest place for capacity (reports/shortcut.md)."""
     inputs, x = _inputs(input_shape)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)

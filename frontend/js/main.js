@@ -1,4 +1,4 @@
-// Entry point: starts the classifier, publishes window.classifier (the DESIGN.md contract),
+// Entry point: starts the classifier, publishes window.classifier (docs/contract.md),
 // builds the page and registers the service worker that makes it work offline.
 //
 // Query parameters, for testing and benchmarks: ?backend=wasm|webgl|cpu picks one backend

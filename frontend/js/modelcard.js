@@ -12,23 +12,6 @@ export const STANDING_LIMITS = Object.freeze([
   "The heatmap shows which regions changed its answer when hidden, not where a tumour is.",
 ]);
 
-/** Validates the DESIGN.md contract fields; returns the metadata or throws a sentence. */
-export function checkMetadata(metadata) {
-  const problems = [];
-  const { labels, no_tumor_label: noTumour, input } = metadata ?? {};
-  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === "string")) {
-    problems.push("labels must be a list of at least two class names");
-  } else if (!labels.includes(noTumour)) {
-    problems.push(`no_tumor_label (${noTumour}) must be one of labels`);
-  }
-  if (!input || ![input.height, input.width].every((v) => Number.isInteger(v) && v > 0) ||
-      ![1, 3].includes(input.channels)) {
-    problems.push("input must be {height, width, channels} with positive sizes and 1 or 3 channels");
-  }
-  if (problems.length) throw new Error(`model/metadata.json is not usable: ${problems.join("; ")}.`);
-  return metadata;
-}
-
 // cyrb53: a fast 53-bit string hash. Only a cache key, so no need for crypto.subtle (which
 // plain-http hosts other than localhost do not offer).
 function hash53(text) {

@@ -1,7 +1,7 @@
 // How decoded pixels become the model's input: the JavaScript twin of training/images.py.
 //
-// The DESIGN.md contract: grayscale when the model takes one channel (BT.601 luma as float, not
-// rounded), bilinear resize with half-pixel centres and no antialiasing (what TF's
+// The model's input (docs/contract.md): grayscale when the model takes one channel (BT.601 luma
+// as float, not rounded), bilinear resize with half-pixel centres and no antialiasing (what TF's
 // ResizeBilinear does with half_pixel_centers=True), float32 pixel values 0-255, [h, w, c].
 // DOM-free so that Node runs the same file in frontend/tests/ (and against Python's numbers).
 //

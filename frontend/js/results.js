@@ -21,24 +21,6 @@ export const RELIABILITY = Object.freeze({
   maxMean: 160,
 });
 
-/** Model output (one row of probabilities, in metadata.labels order) -> the contract's result. */
-export function shapeResult(probabilities, metadata, ms) {
-  const { labels, no_tumor_label: noTumour } = metadata;
-  if (probabilities.length !== labels.length) {
-    throw new Error(`The model gave ${probabilities.length} probabilities but metadata.json lists ` +
-      `${labels.length} labels (${labels.join(", ")}); the model and its metadata do not match.`);
-  }
-  const byLabel = Object.fromEntries(labels.map((label, i) => [label, Number(probabilities[i])]));
-  let top = 0;
-  probabilities.forEach((p, i) => { if (p > probabilities[top]) top = i; });
-  return {
-    label: labels[top],
-    probabilities: byLabel,
-    tumorProbability: noTumour in byLabel ? 1 - byLabel[noTumour] : null,
-    ms,
-  };
-}
-
 /**
  * The answer in words: tumour likely or not (tumour probability >= 0.5) and, when likely, the
  * most probable tumour type with its share of the tumour probability.
@@ -106,25 +88,6 @@ export function reliabilityWarnings(result, stats) {
     warnings.push({ code: "no-background", message: "The image lacks the dark background around a brain slice; it may not be a brain MRI, or it is cropped unlike the training images." });
   }
   return warnings;
-}
-
-/**
- * The server's POST /api/predict answer -> the page's result shape; throws a sentence when the
- * answer is not the documented one.
- */
-export function serverAnswer(json) {
-  const probabilities = json?.probabilities;
-  if (typeof json?.label !== "string" || !probabilities || typeof probabilities !== "object" ||
-      !Object.values(probabilities).every(Number.isFinite)) {
-    throw new Error("The server's answer is not the expected {label, probabilities, ...} JSON.");
-  }
-  return {
-    label: json.label,
-    probabilities,
-    tumorProbability: json.tumor_probability ?? null,
-    model: json.model ?? null,
-    ms: json.ms ?? null,
-  };
 }
 
 /** Local and server answers side by side: {sameLabel, largest: {label, local, server, difference}}. */

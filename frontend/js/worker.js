@@ -6,11 +6,12 @@
 import * as tf from "../vendor/tfjs-core.js";
 import * as wasmBackend from "../vendor/tfjs-backend-wasm.js";
 import { loadGraphModel } from "../vendor/tfjs-converter.js";
+import { checkMetadata, shapeResult } from "./contract.js";
 import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "./explain.js";
-import { checkMetadata, modelVersion } from "./modelcard.js";
+import { modelVersion } from "./modelcard.js";
 import { meanChroma, toModelInput } from "./preprocess.js";
-import { inputStatistics, reliabilityWarnings, shapeResult } from "./results.js";
+import { inputStatistics, reliabilityWarnings } from "./results.js";
 
 const MODEL_DIR = new URL("../model/", import.meta.url);
 const VENDOR_DIR = new URL("../vendor/", import.meta.url);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { DISCLAIMER, checkMetadata, flattenFacts, modelCard, modelVersion } from "../js/modelcard.js";
+import { DISCLAIMER, flattenFacts, modelCard, modelVersion } from "../js/modelcard.js";
 
 // The shape training/train.py and training/compare.py write.
 const METADATA = {
@@ -27,17 +27,6 @@ const METADATA = {
     settings: { batch_size: 32 },
   },
 };
-
-describe("checkMetadata", () => {
-  it("accepts the DESIGN.md contract", () => {
-    assert.equal(checkMetadata(METADATA), METADATA);
-  });
-  it("names every problem at once", () => {
-    assert.throws(() => checkMetadata({ labels: ["a", "b"], no_tumor_label: "none", input: { height: 0, width: 4, channels: 2 } }),
-      /no_tumor_label \(none\) must be one of labels; input must be/);
-    assert.throws(() => checkMetadata(null), /labels must be a list/);
-  });
-});
 
 describe("modelVersion", () => {
   it("prefers a recorded version, else hashes metadata.json's text", () => {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
+import { serverAnswer, shapeResult } from "../js/contract.js";
 import {
-  RELIABILITY, compareAnswers, inputStatistics, reliabilityWarnings, serverAnswer, shapeResult, sortRows, tumourVerdict,
+  RELIABILITY, compareAnswers, inputStatistics, reliabilityWarnings, sortRows, tumourVerdict,
 } from "../js/results.js";
 
 const METADATA = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor" };

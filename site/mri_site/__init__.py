@@ -1,11 +1,5 @@
-"""The Django project that serves frontend/ and the Keras fallback API (see site/README in the
-project README, section "Server")."""
-import sys
+"""The Django project that serves frontend/ and the Keras fallback API (the README's "Server")."""
 from pathlib import Path
 
+# The checkout this package sits in (site/mri_site/): frontend/ and its model are found from here.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# training/ holds the one Python definition of "image bytes -> model input"; the server imports it
-# rather than keeping a copy, however the site is started (manage.py, gunicorn, tests).
-if str(REPO_ROOT) not in sys.path:
-    sys.path.append(str(REPO_ROOT))

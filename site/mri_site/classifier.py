@@ -1,22 +1,26 @@
 """The shipped Keras model, loaded once per process and shared by the request threads.
 
 The model and its metadata.json come from MRI_MODEL_DIR (frontend/model/, the files the page
-downloads), and the image goes through training.images.load_model_input, the preprocessing the
-page's JavaScript is tested against. So the API answers what the page answers.
+downloads), the image goes through training.images.load_model_input, the preprocessing the page's
+JavaScript is tested against, and the answer is shaped by training.contract. So the API answers
+what the page answers.
 """
 from __future__ import annotations
 
 import io
-import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
+from django.conf import settings
+from PIL import Image
 
+from training.contract import ContractError, answer, read_metadata
 from training.images import load_model_input
+from training.models import load_model
 
 log = logging.getLogger(__name__)
 
@@ -25,42 +29,13 @@ class ModelUnavailable(RuntimeError):
     """The model could not be loaded; the message says which file and why."""
 
 
-@dataclass(frozen=True)
-class Metadata:
-    labels: tuple[str, ...]
-    no_tumor_label: str
-    height: int
-    width: int
-    channels: int
-    architecture: str
-    document: dict = field(compare=False, repr=False)  # metadata.json as read, for GET /api/model
-
-    @classmethod
-    def from_file(cls, path: Path) -> Metadata:
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            labels = tuple(str(label) for label in raw["labels"])
-            shape = raw["input"]
-            metadata = cls(labels, str(raw["no_tumor_label"]), int(shape["height"]),
-                           int(shape["width"]), int(shape["channels"]),
-                           str(raw.get("architecture", "unknown")), raw)
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise ModelUnavailable(f"{path} is missing or not valid model metadata ({err!r}); "
-                                   "re-export the model with convert/.") from err
-        if metadata.no_tumor_label not in labels or metadata.channels not in (1, 3):
-            raise ModelUnavailable(f"{path}: no_tumor_label must be one of the labels and channels "
-                                   "1 or 3; re-export the model with convert/.")
-        return metadata
-
-
 class Classifier:
     def __init__(self, model_dir: Path, tf_threads: int = 1):
         _limit_tensorflow_threads(tf_threads)
-        import tensorflow as tf
-
-        from training.models import load_model
-
-        self.metadata = Metadata.from_file(model_dir / "metadata.json")
+        try:
+            self.metadata = read_metadata(model_dir / "metadata.json")
+        except ContractError as err:
+            raise ModelUnavailable(f"{err} Re-export the model with convert/.") from err
         model_path = model_dir / "model.h5"
         try:
             self.model = load_model(str(model_path))
@@ -87,25 +62,17 @@ class Classifier:
         return self._predict(pixels[None]).numpy()[0]
 
     def classify(self, data: bytes, name: str) -> dict:
-        """Image bytes -> the DESIGN.md answer. Raises training.images.ImageDecodeError."""
+        """Image bytes -> the contract's answer (docs/contract.md). Raises
+        training.images.ImageDecodeError."""
         m = self.metadata
         started = time.perf_counter()
         pixels = load_model_input(data, m.height, m.width, m.channels, name)
         probabilities = self.predict_array(pixels)
         ms = (time.perf_counter() - started) * 1000.0
-        by_label = {label: float(p) for label, p in zip(m.labels, probabilities)}
-        return {
-            "label": m.labels[int(np.argmax(probabilities))],
-            "probabilities": by_label,
-            "tumor_probability": 1.0 - by_label[m.no_tumor_label],
-            "model": m.architecture,
-            "ms": round(ms, 2),
-        }
+        return {**answer(probabilities, m), "model": m.architecture, "ms": round(ms, 2)}
 
 
 def _blank_png() -> bytes:
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.new("L", (64, 64)).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -114,8 +81,6 @@ def _blank_png() -> bytes:
 def _limit_tensorflow_threads(threads: int) -> None:
     if threads <= 0:
         return  # TensorFlow's default: one thread per core
-    import tensorflow as tf
-
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -135,8 +100,6 @@ def get_classifier() -> Classifier:
     if _classifier is None:
         with _lock:
             if _classifier is None:
-                from django.conf import settings
-
                 started = time.perf_counter()
                 _classifier = Classifier(Path(settings.MRI_MODEL_DIR), settings.MRI_TF_THREADS)
                 log.info("model %s loaded from %s in %.1f s", _classifier.metadata.architecture,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import pydicom
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import MemoryFileUploadHandler
@@ -101,8 +102,6 @@ def read_header(data: bytes, name: str) -> ImageHeader:
 
 
 def _dicom_header(data: bytes, name: str) -> ImageHeader:
-    import pydicom
-
     try:
         ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
         rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.browser import _CLASSIFY, CHROMIUM, CHROMIUM_ARGS
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, CLASSIFY
 from tests.conftest import DATA_DIR, REPO, blob_image
 
 MODEL_DIR = REPO / "frontend" / "model"
@@ -47,7 +47,7 @@ IMAGES_PER_CLASS = 2
 
 # Page vs Keras (and vs the API), largest allowed difference in any class probability.
 # PNG (and DICOM): the same pixels reach both, so only preprocessing (float32 luma, bilinear
-# resize) and the model's arithmetic (TF.js wasm vs TensorFlow) differ: the 1e-4.
+# resize) and the model's arithmetic (TF.js wasm vs TensorFlow) differ: hence 1e-4.
 PNG_TOLERANCE = 1e-4
 # JPEG: Chromium's and Pillow's decoders may round some pixels differently (test_e2e_keras.py
 # measures it: 0 levels here, both are libjpeg-turbo); a label may differ only where Keras's top
@@ -120,8 +120,7 @@ def start_site() -> SiteServer:
     collect_static()
     port = free_port()
     # What `make serve` sets: a fresh secret key; every other setting is the site's default.
-    env = dict(os.environ, DJANGO_SECRET_KEY=secrets.token_urlsafe(50), PYTHONPATH=str(REPO),
-               TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, DJANGO_SECRET_KEY=secrets.token_urlsafe(50), TF_CPP_MIN_LOG_LEVEL="2")
     for name in ("DJANGO_DEBUG", "MRI_STATIC_ROOT", "MRI_FRONTEND_DIR", "MRI_MODEL_DIR", "GUNICORN_ACCESS_LOG"):
         env.pop(name, None)
     process = subprocess.Popen(
@@ -268,7 +267,7 @@ class App:
 
     # ---- window.classifier, the page's JS API
     def classify(self, name: str, data: bytes) -> dict:
-        result = self.page.evaluate(_CLASSIFY, [base64.b64encode(data).decode("ascii"), name])
+        result = self.page.evaluate(CLASSIFY, [base64.b64encode(data).decode("ascii"), name])
         assert "error" not in result, f"the page could not classify {name}: {result['error']}"
         return result
 

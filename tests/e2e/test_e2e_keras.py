@@ -1,7 +1,7 @@
 """The page gives Keras's answer: real slices classified in Chromium, through the page's file input
 and through window.classifier, against frontend/model/model.h5 run by Keras on the same bytes.
 
-Holds for any model that follows the DESIGN.md contract: the expected labels are Keras's, never
+Holds for any model that follows the contract (docs/contract.md): the expected labels are Keras's, never
 written down here.
 """
 from __future__ import annotations

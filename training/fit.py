@@ -1,0 +1,135 @@
+"""Fit: tf.data pipelines over the prepared arrays (augmentation for the training subset only, never
+inside the saved model), then a registered model compiled and fitted under a tf.distribute strategy.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.augment import augment_one
+from training.data import PreparedData, sampling_weights
+from training.defaults import (BATCH_SIZE, EPOCHS, INTENSITY, LEARNING_RATE, PATIENCE, SAMPLING, SEED,
+                               SKULL)
+from training.models import create_model
+
+
+def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = SEED,
+                 intensity: str = INTENSITY, skull: bool = SKULL, weights: np.ndarray | None = None,
+                 epochs: int = 1):
+    """tf.data pipeline over cached arrays; augmentation only when `training`. With `weights`,
+    training images are drawn with those probabilities (with replacement), `epochs` x n of them."""
+    if training and weights is not None:
+        order = np.random.default_rng(seed).choice(len(labels), size=epochs * len(labels), p=weights)
+        images, targets = tf.constant(pixels), tf.constant(labels.astype(np.int32))
+        ds = tf.data.Dataset.from_tensor_slices(order).map(
+            lambda i: (tf.cast(tf.gather(images, i), tf.float32), tf.gather(targets, i)),
+            num_parallel_calls=tf.data.AUTOTUNE).repeat()
+    else:
+        ds = tf.data.Dataset.from_tensor_slices((pixels, labels.astype(np.int32)))
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+        if training:
+            ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    if training:
+        counter = tf.data.Dataset.counter(seed).map(lambda c: tf.stack([c, tf.constant(seed, tf.int64)]))
+        ds = tf.data.Dataset.zip((ds, counter)).map(
+            lambda xy, s: (augment_one(xy[0], s, intensity, skull), xy[1]), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if training:
+        # The paper's zoom, plus small rotations and shifts, as Keras preprocessing layers.
+        geometry = keras.Sequential([
+            keras.layers.RandomZoom((-0.2, 0.3), fill_mode="constant", seed=seed),
+            keras.layers.RandomRotation(0.04, fill_mode="constant", seed=seed),
+            keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed),
+        ])
+        shape = (None, *pixels.shape[1:])
+        ds = ds.map(lambda x, y: (tf.ensure_shape(geometry(x, training=True), shape), y),
+                    num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def get_strategy(distribute: bool):
+    """tf.distribute strategy: MultiWorkerMirrored when TF_CONFIG names a cluster, else Mirrored
+    over this machine's devices; the default (no-op) strategy without --distribute."""
+    if not distribute:
+        return tf.distribute.get_strategy()
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy(devices=[d.name for d in tf.config.list_logical_devices("CPU")]
+                                          + [d.name for d in tf.config.list_logical_devices("GPU")])
+
+
+def configure_cpu_devices(count: int) -> None:
+    """Split the CPU into `count` logical devices, to try --distribute on one machine."""
+    if count > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stop training after the epoch that passes `minutes` (None: no limit)."""
+
+    def __init__(self, minutes: float | None):
+        super().__init__()
+        self.minutes = minutes
+
+    def on_train_begin(self, logs=None):
+        self.start = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.minutes is not None and time.monotonic() - self.start > self.minutes * 60:
+            print(f"Time budget of {self.minutes} min reached after epoch {epoch + 1}; stopping.")
+            self.model.stop_training = True
+
+
+def balanced_class_weights(y: np.ndarray, classes: int) -> dict[int, float]:
+    """n / (classes * n_c) per class: each class weighs the same in the loss, so the rarest is not
+    sacrificed to the commonest."""
+    counts = np.bincount(y, minlength=classes)
+    if (counts == 0).any():
+        raise ValueError("A class has no training images; balanced class weights need every class.")
+    return {i: float(len(y) / (classes * n)) for i, n in enumerate(counts)}
+
+
+def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE,
+                learning_rate: float = LEARNING_RATE, seed: int = SEED, max_minutes: float | None = None,
+                distribute: bool = False, verbose: int = 1, patience: int = PATIENCE,
+                class_weight: str = "none", intensity: str = INTENSITY, skull: bool = SKULL,
+                sampling: str = SAMPLING):
+    """Build and fit a registered model; returns (model, history dict, seconds)."""
+    keras.utils.set_random_seed(seed)
+    strategy = get_strategy(distribute)
+    global_batch = batch_size * strategy.num_replicas_in_sync
+    if distribute:
+        print(f"tf.distribute: {type(strategy).__name__}, replicas: {strategy.num_replicas_in_sync}", flush=True)
+    x_train, y_train = data.subset("train")
+    x_val, y_val = data.subset("validation")
+    weights = None
+    if sampling == "balanced":
+        weights = sampling_weights([f"{source}/{data.labels[y]}" for source, y in zip(data.collections("train"), y_train)])
+    train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed, intensity=intensity,
+                            skull=skull, weights=weights, epochs=epochs)
+    val_ds = make_dataset(x_val, y_val, global_batch, training=False)
+    steps_per_epoch = int(np.ceil(len(y_train) / global_batch))
+    with strategy.scope():
+        model = create_model(model_name, data.input_shape, len(data.labels))
+        # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
+        # validation loss, and early stopping still keeps the best epoch's weights.
+        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch, alpha=0.02)
+        model.compile(optimizer=keras.optimizers.Adam(schedule),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        TimeBudget(max_minutes),
+    ]
+    class_weights = balanced_class_weights(y_train, len(data.labels)) if class_weight == "balanced" else None
+    if class_weights:
+        print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in class_weights.items()), flush=True)
+    start = time.monotonic()
+    # Weighted sampling draws with replacement forever, so an epoch needs a length.
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
+                        class_weight=class_weights, steps_per_epoch=steps_per_epoch if weights is not None else None)
+    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}, time.monotonic() - start

@@ -1,0 +1,89 @@
+"""Leave one collection out: one fold trains on every collection but one and judges tumour detection
+on the whole collection left out; the report is rewritten after every fold.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from training.contract import find_no_tumor_label
+from training.data import TRAIN_ONLY_PATIENTS, load_images, patient_of, prepare_data, scan_folders, sequence_of
+from training.evaluate import per_group_metrics, predict_probabilities, tumor_detection_metrics
+from training.fit import train_model
+from training.report import percent
+
+
+def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache_dir: str | None) -> dict:
+    """Tumour detection on every image of one collection, pooled and per sequence. Files of
+    TRAIN_ONLY_PATIENTS are never judged on: they may be the same people as another collection's."""
+    records = [r for r in scan_folders([held_out], min_classes=1) if patient_of(r.path) not in TRAIN_ONLY_PATIENTS]
+    h, w, c = input_shape
+    pixels, _, _, kept = load_images(records, h, w, c, cache_dir)
+    probabilities = predict_probabilities(model, pixels)
+    no_tumor = find_no_tumor_label(labels)
+    held_no_tumor = find_no_tumor_label(sorted({r.label for r in kept}))
+    # Judged as tumour vs none, so a collection's own label names (yes / no) are mapped by meaning.
+    y = np.array([labels.index(no_tumor) if r.label == held_no_tumor else
+                  labels.index(r.label) if r.label in labels else -1 for r in kept])
+    tumor_p = 1.0 - probabilities[:, labels.index(no_tumor)]
+    figures = {"data": str(held_out), **tumor_detection_metrics(tumor_p, y != labels.index(no_tumor))}
+    sequences = [sequence_of(r) for r in kept]
+    if len(set(sequences) - {"unknown"}) > 1:
+        figures["per_sequence"] = per_group_metrics(probabilities, y, sequences, labels, no_tumor)
+    return figures
+
+
+def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> dict:
+    """Train on every collection but `held_out` (the command's flags in `args`), judge on it."""
+    train_dirs = [d for d in data_dirs if d != held_out]
+    data = prepare_data(train_dirs, args.image_size, 1, args.seed, args.cache_dir or None, labels=labels)
+    model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
+                                          args.seed, args.max_minutes, verbose=2, patience=args.epochs,
+                                          intensity=args.intensity, skull=args.skull, sampling=args.sampling)
+    fold_dir = Path(args.out) / Path(held_out).name
+    fold_dir.mkdir(parents=True, exist_ok=True)
+    model.save(fold_dir / "model.h5", include_optimizer=False)
+    figures = held_out_figures(model, labels, held_out, data.input_shape, args.cache_dir or None)
+    return {"held_out": Path(held_out).name, "trained_on": [Path(d).name for d in train_dirs],
+            "training_images": int(sum(s == "train" for s in data.subsets)), "epochs_run": len(history["loss"]),
+            "train_seconds": round(seconds, 1), **figures}
+
+
+def write_report(folds: list[dict], args, path: Path) -> None:
+    lines = [
+        "# Leave one collection out", "",
+        "Each row: a model trained on every other collection (same split rules, augmentation and "
+        "sampling as `training.train`), judged on **every image of the collection left out** "
+        "(tumour probability ≥ 0.5). Rerun:", "",
+        "```", "python -m training.loco " + " ".join(sys.argv[1:]), "```", "",
+        f"Folds are shorter than the shipped training ({args.epochs} epochs"
+        f"{f', at most {args.max_minutes:g} min' if args.max_minutes else ''} each, "
+        f"model `{args.model}`, intensity `{args.intensity}`, skull augmentation "
+        f"{'on' if args.skull else 'off'}, sampling `{args.sampling}`), so they understate what a full run "
+        "reaches; they compare collections with each other, and methods run with the same flags.", "",
+        "| held out | images (tumour / normal) | tumour sensitivity | specificity | ROC AUC | trained on | epochs | time |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for f in folds:
+        auc = f.get("tumor_roc_auc")
+        lines.append(f"| {f['held_out']} | {f['tumor_images'] + f['no_tumor_images']} ({f['tumor_images']} / "
+                     f"{f['no_tumor_images']}) | {percent(f['tumor_sensitivity'])} | {percent(f['tumor_specificity'])} | "
+                     f"{'–' if auc is None else f'{auc:.3f}'} | {', '.join(f['trained_on'])} ({f['training_images']}) | "
+                     f"{f['epochs_run']} | {f['train_seconds'] / 60:.0f} min |")
+    with_sequences = [f for f in folds if f.get("per_sequence")]
+    for f in with_sequences:
+        lines += ["", f"## {f['held_out']} held out, per sequence", "",
+                  "| sequence | images (tumour / normal) | tumour sensitivity | specificity | ROC AUC |",
+                  "|---|---:|---:|---:|---:|"]
+        for name, m in f["per_sequence"].items():
+            auc = m.get("tumor_roc_auc")
+            lines.append(f"| {name} | {m['n']} ({m['tumor_images']} / {m['no_tumor_images']}) | "
+                         f"{percent(m['tumor_sensitivity'])} | {percent(m['tumor_specificity'])} | "
+                         f"{'–' if auc is None else f'{auc:.3f}'} |")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    path.with_suffix(".json").write_text(json.dumps({"settings": {k: v for k, v in vars(args).items()},
+                                                     "folds": folds}, indent=2) + "\n")
