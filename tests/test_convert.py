@@ -188,7 +188,9 @@ def test_float16_halves_the_weights_and_stays_within_its_limits(shipped, tmp_pat
 @needs_node
 def test_random_augmentation_layers_are_stripped_and_reported(tmp_path):
     keras.utils.set_random_seed(0)
-    augment = keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomRotation(0.1)], name="augment")
+    # Named, since Keras numbers unnamed layers by how many of the kind this process made before.
+    augment = keras.Sequential([layers.RandomFlip("horizontal", name="random_flip"),
+                                layers.RandomRotation(0.1, name="random_rotation")], name="augment")
     inputs = keras.Input((SIZE, SIZE, 1), name="image")
     x = PerImageStandardization()(augment(inputs))
     x = layers.GlobalAveragePooling2D()(layers.Conv2D(8, 3, activation="relu")(x))

@@ -2,7 +2,8 @@
 
 Every model takes raw pixels (float32 0-255, [h, w, c]) and does its own normalisation, so Keras,
 TF.js and the server run one definition. Every model ends in softmax. Register a new model with
-`@register_model`; the parametrised test in tests/test_models.py then covers it.
+`@register_model` and add its name to training.defaults.MODELS (the commands' choices); the
+parametrised test in tests/test_models.py then covers it.
 """
 from __future__ import annotations
 
