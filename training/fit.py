@@ -14,7 +14,7 @@ from training.augment import augment_one
 from training.data import PreparedData, sampling_weights
 from training.defaults import (BATCH_SIZE, EPOCHS, INTENSITY, LEARNING_RATE, PATIENCE, SAMPLING, SEED,
                                SKULL)
-from training.models import create_model
+from training.models import create_model, load_model
 
 
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = SEED,
@@ -98,8 +98,9 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
                 learning_rate: float = LEARNING_RATE, seed: int = SEED, max_minutes: float | None = None,
                 distribute: bool = False, verbose: int = 1, patience: int = PATIENCE,
                 class_weight: str = "none", intensity: str = INTENSITY, skull: bool = SKULL,
-                sampling: str = SAMPLING):
-    """Build and fit a registered model; returns (model, history dict, seconds)."""
+                sampling: str = SAMPLING, init_from: str | None = None):
+    """Build and fit a registered model; returns (model, history dict, seconds). `init_from` starts
+    from a saved model's weights (same architecture), e.g. to train a run longer on the same split."""
     keras.utils.set_random_seed(seed)
     strategy = get_strategy(distribute)
     global_batch = batch_size * strategy.num_replicas_in_sync
@@ -116,6 +117,8 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
     steps_per_epoch = int(np.ceil(len(y_train) / global_batch))
     with strategy.scope():
         model = create_model(model_name, data.input_shape, len(data.labels))
+        if init_from:
+            model.set_weights(load_model(init_from).get_weights())
         # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
         # validation loss, and early stopping still keeps the best epoch's weights.
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch, alpha=0.02)

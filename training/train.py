@@ -52,6 +52,9 @@ def parse_args(argv=None):
     parser.add_argument("--ship", default=None, metavar="DIR", help="copy model.h5 and metadata.json here (e.g. frontend/model)")
     parser.add_argument("--distribute", action="store_true",
                         help="train under tf.distribute: MultiWorkerMirroredStrategy when TF_CONFIG is set, else MirroredStrategy on this machine")
+    parser.add_argument("--init-from", default=None, metavar="MODEL_H5",
+                        help="start from this saved model's weights (same --model and input) instead of random "
+                             "ones, e.g. to train a run longer on the same split (same --data and --seed)")
     parser.add_argument("--cpu-devices", type=int, default=0,
                         help="split the CPU into this many logical devices (to try --distribute on one machine)")
     return parser.parse_args(argv)
@@ -70,7 +73,7 @@ def main(argv=None) -> int:
     model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
                                           args.seed, args.max_minutes, args.distribute, patience=args.patience,
                                           class_weight=args.class_weight, intensity=args.intensity,
-                                          skull=args.skull, sampling=args.sampling)
+                                          skull=args.skull, sampling=args.sampling, init_from=args.init_from)
     out = Path(args.out)
     report = Path(args.report) if args.report else None
     settings = {k: v for k, v in vars(args).items() if k not in ("data", "out", "external", "report", "ship")}
