@@ -20,11 +20,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 PERCENTILE = 99.5
-# Refusals before memory is spent: a gzip bomb stops inflating past MAX_INFLATED_BYTES, and a
-# header promising more voxels or larger slices than any MRI has is refused before reading.
-MAX_INFLATED_BYTES = 1024 * 1024 * 1024
+# Refusals before memory is spent: a header promising more voxels or larger slices than this is
+# refused before reading, and a gzip stream stops inflating past what the largest such volume
+# needs (8 bytes a voxel plus the header), so a gzip bomb costs at most that.
 MAX_VOXELS = 512 * 512 * 512
 MAX_SLICE_SIDE = 2048
+HEADER_ALLOWANCE = 1024 * 1024
+
+
+def inflate_limit(max_voxels: int) -> int:
+    return max_voxels * 8 + HEADER_ALLOWANCE
+
+
+MAX_INFLATED_BYTES = inflate_limit(MAX_VOXELS)
 # A slice is classified when at least this share of its pixels is brighter than HEAD_GREY (of
 # 255): the empty slices above and below the head say nothing and are skipped.
 HEAD_GREY = 25
@@ -36,6 +44,10 @@ NIFTI2_MAGICS = (b"n+2\0", b"ni2\0")
 
 class VolumeError(ValueError):
     """A file that cannot be read as a scan; the message names it and says what to do."""
+
+
+class VolumeTooLarge(VolumeError):
+    """A scan refused for its size before memory was spent on it (the API answers 413)."""
 
 
 @dataclass
@@ -88,7 +100,7 @@ def inflate(data: bytes, name: str, limit: int = MAX_INFLATED_BYTES) -> bytes:
             total += len(out)
             chunks.append(out)
             if total > limit:
-                raise VolumeError(f"{name} inflates to more than {limit // (1024 * 1024)} MB, more than any "
+                raise VolumeTooLarge(f"{name} inflates to more than {limit // (1024 * 1024)} MB, more than any "
                                   "brain MRI volume needs; it was refused before inflating the rest.")
             piece = inflater.unconsumed_tail
         if inflater.eof:
@@ -98,11 +110,11 @@ def inflate(data: bytes, name: str, limit: int = MAX_INFLATED_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def load_nifti(data: bytes, name: str = "volume") -> tuple[np.ndarray, np.ndarray, list[str]]:
+def load_nifti(data: bytes, name: str = "volume", max_voxels: int = MAX_VOXELS) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """NIfTI bytes -> (float64 voxels [i, j, k], its 4x4 voxel-to-RAS affine, notes)."""
     import nibabel as nib
 
-    raw = inflate(data, name) if is_gzip(data) else data
+    raw = inflate(data, name, inflate_limit(max_voxels)) if is_gzip(data) else data
     version = nifti_version(raw)
     if version is None:
         raise VolumeError(f"{name} is not a NIfTI-1 or NIfTI-2 file (no NIfTI header); "
@@ -111,7 +123,7 @@ def load_nifti(data: bytes, name: str = "volume") -> tuple[np.ndarray, np.ndarra
     header = image_class.header_class.from_fileobj(io.BytesIO(raw), check=False)
     shape = tuple(int(n) for n in header.get_data_shape())
     notes = []
-    check_shape(shape, name)
+    check_shape(shape, name, max_voxels)
     if len(shape) > 3 and int(np.prod(shape[3:])) > 1:
         notes.append(f"{name} holds {int(np.prod(shape[3:]))} volumes (a 4-D file); the first one is used.")
     needed = int(header.get_data_offset()) + int(np.prod(shape)) * header.get_data_dtype().itemsize
@@ -127,16 +139,19 @@ def load_nifti(data: bytes, name: str = "volume") -> tuple[np.ndarray, np.ndarra
     return voxels, image.affine, notes
 
 
-def check_shape(shape: tuple[int, ...], name: str) -> None:
+def check_shape(shape: tuple[int, ...], name: str, max_voxels: int = MAX_VOXELS) -> None:
     if len(shape) < 3 or shape[2] < 2:
         raise VolumeError(f"{name} is a single 2-D image ({'x'.join(map(str, shape))}), not a volume; "
                           "classify it as an image (PNG, JPEG or DICOM) instead.")
     if len(shape) > 4 and int(np.prod(shape[4:])) > 1:
         raise VolumeError(f"{name} has {len(shape)} dimensions ({'x'.join(map(str, shape))}); "
                           "only 3-D volumes (or the first volume of a 4-D file) can be read.")
-    if min(shape[:3]) < 1 or max(shape[:3]) > MAX_SLICE_SIDE * 2 or int(np.prod(shape[:3])) > MAX_VOXELS:
-        raise VolumeError(f"{name} claims {'x'.join(map(str, shape[:3]))} voxels, more than a brain "
-                          f"MRI volume has (at most {MAX_VOXELS:,}); check the file.")
+    if min(shape[:3]) < 1:
+        raise VolumeError(f"{name} claims {'x'.join(map(str, shape[:3]))} voxels; its header is damaged.")
+    if max(shape[:3]) > MAX_SLICE_SIDE or int(np.prod(shape[:3])) > max_voxels:
+        raise VolumeTooLarge(f"{name} claims {'x'.join(map(str, shape[:3]))} voxels, more than this "
+                             f"reader takes (at most {max_voxels:,} voxels, {MAX_SLICE_SIDE} a side); "
+                             "check the file or send a smaller volume.")
 
 
 def axial_layout(affine: np.ndarray) -> tuple[tuple[int, int, int], tuple[bool, bool]]:
@@ -190,8 +205,8 @@ def scale_to_grey(voxels: np.ndarray, name: str = "volume") -> np.ndarray:
     return np.floor(np.clip(scaled, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 
-def read_nifti(data: bytes, name: str = "volume") -> Volume:
-    voxels, affine, notes = load_nifti(data, name)
+def read_nifti(data: bytes, name: str = "volume", max_voxels: int = MAX_VOXELS) -> Volume:
+    voxels, affine, notes = load_nifti(data, name, max_voxels)
     try:
         axial = to_axial(voxels, affine)
     except VolumeError as err:
@@ -199,9 +214,37 @@ def read_nifti(data: bytes, name: str = "volume") -> Volume:
     return Volume(scale_to_grey(axial, name), notes)
 
 
-def read_volume(data: bytes, name: str = "volume") -> Volume:
+def read_volume(data: bytes, name: str = "volume", max_voxels: int = MAX_VOXELS) -> Volume:
     """A NIfTI file (by content) -> Volume; VolumeError otherwise."""
     if not data:
         raise VolumeError(f"{name} is empty (0 bytes).")
-    return read_nifti(data, name)
+    return read_nifti(data, name, max_voxels)
+
+
+def model_inputs(volume: Volume, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices of the slices with enough head, their model inputs float32 [n, height, width, 1]):
+    each slice takes the image path (a gray image, bilinear resize, raw 0-255)."""
+    from training.images import resize_bilinear
+
+    indices = np.flatnonzero(volume.has_head())
+    if indices.size == 0:
+        return indices, np.zeros((0, height, width, 1), np.float32)
+    pixels = volume.slices[indices].astype(np.float32)[..., None]
+    return indices, np.stack([resize_bilinear(p, height, width) for p in pixels])
+
+
+def summarize(indices, tumor_probabilities, total: int, notes: list[str], threshold: float = 0.5,
+              top: int = 3) -> dict:
+    """What a scan's per-slice results add up to (not a diagnosis): the slices most likely to show
+    a tumour, and how many are at or above the threshold. frontend/js/scan.js is its twin."""
+    ranked = sorted(zip(indices, tumor_probabilities), key=lambda pair: (-pair[1], pair[0]))
+    return {
+        "slices": int(total),
+        "classified": len(indices),
+        "skipped": int(total) - len(indices),
+        "threshold": threshold,
+        "above_threshold": sum(1 for p in tumor_probabilities if p >= threshold),
+        "most_likely": [{"index": int(i), "tumor_probability": float(p)} for i, p in ranked[:top]],
+        "notes": list(notes),
+    }
 

@@ -4,14 +4,16 @@ Each view is a ladder of early returns; every refusal is a 4xx JSON `{"error": "
 
 | status | when                                                                                 |
 | ------ | ------------------------------------------------------------------------------------ |
-| 400    | no file in the field `image`, an empty file, a damaged or cut-short image, a DICOM    |
-|        | file without pixel data, a malformed multipart body, more than one file              |
+| 400    | no file in the field `image`, an empty file, a damaged or cut-short image or NIfTI    |
+|        | volume, a 2-D or empty volume, a DICOM file without pixel data, a malformed          |
+|        | multipart body, more than one file                                                   |
 | 403    | a browser says the request comes from another site (Sec-Fetch-Site)                  |
 | 405    | any method but POST (GET/HEAD on /api/model and /api/health)                         |
 | 411    | no Content-Length (a chunked upload)                                                 |
-| 413    | a body over MRI_MAX_UPLOAD_BYTES, or more pixels than MRI_MAX_IMAGE_PIXELS            |
+| 413    | a body over MRI_MAX_UPLOAD_BYTES, more pixels than MRI_MAX_IMAGE_PIXELS, a volume of  |
+|        | more voxels than MRI_MAX_VOLUME_VOXELS (a gzip bomb stops inflating there)           |
 | 415    | a body that is not multipart/form-data, or a file that is not JPEG, PNG, GIF, BMP,    |
-|        | WebP or DICOM by its content                                                         |
+|        | WebP, DICOM or NIfTI (.nii, .nii.gz) by its content                                  |
 | 503    | the model files are missing or damaged (a server problem, said so)                   |
 
 CSRF: the API changes nothing, reads no cookie and answers only same-origin readers (no CORS
@@ -37,6 +39,7 @@ from django.views.decorators.csrf import csrf_exempt
 from mri_site.classifier import ModelUnavailable, get_classifier, model_is_loaded
 from mri_site.uploads import UploadRejected, UploadTooLarge, check_pixel_count, read_header
 from training.images import ImageDecodeError
+from training.volumes import VolumeError, VolumeTooLarge, looks_like_nifti
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,8 @@ def _predict(request) -> tuple[HttpResponse, str | None, int]:
         return too_large(), None, upload.size
 
     data = upload.read()
+    if looks_like_nifti(data):
+        return _predict_volume(data, name), "NIfTI", len(data)
     try:
         header = read_header(data, name)
         check_pixel_count(header, name, settings.MRI_MAX_IMAGE_PIXELS)
@@ -149,6 +154,21 @@ def _predict(request) -> tuple[HttpResponse, str | None, int]:
     except ImageDecodeError as err:
         return error(400, str(err)), header.format, len(data)
     return JsonResponse(answer), header.format, len(data)
+
+
+def _predict_volume(data: bytes, name: str) -> JsonResponse:
+    try:
+        classifier = get_classifier()
+    except ModelUnavailable:
+        log.exception("the model could not be loaded")
+        return error(503, "The server's model is not available right now; the page's in-browser "
+                          "answer does not depend on it.")
+    try:
+        return JsonResponse(classifier.classify_volume(data, name, settings.MRI_MAX_VOLUME_VOXELS))
+    except VolumeTooLarge as err:
+        return error(413, str(err))
+    except VolumeError as err:
+        return error(400, str(err))
 
 
 def model_metadata(request):

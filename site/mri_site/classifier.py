@@ -21,6 +21,7 @@ from PIL import Image
 from training.contract import ContractError, answer, read_metadata
 from training.images import load_model_input
 from training.models import load_model
+from training.volumes import model_inputs, read_volume, summarize
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ class Classifier:
         self._predict = tf.function(
             lambda x: self.model(x, training=False),
             input_signature=[tf.TensorSpec((1, m.height, m.width, m.channels), tf.float32)])
+        # A scan's slices go through in batches of any size.
+        self._predict_batch = tf.function(
+            lambda x: self.model(x, training=False),
+            input_signature=[tf.TensorSpec((None, m.height, m.width, m.channels), tf.float32)])
         # Trace the graph and warm up the whole path (decoder, resize kernel, model) before the
         # first request, so that it does not pay for them.
         self.classify(_blank_png(), "warm-up.png")
@@ -70,6 +75,27 @@ class Classifier:
         probabilities = self.predict_array(pixels)
         ms = (time.perf_counter() - started) * 1000.0
         return {**answer(probabilities, m), "model": m.architecture, "ms": round(ms, 2)}
+
+    def classify_volume(self, data: bytes, name: str, max_voxels: int) -> dict:
+        """NIfTI bytes -> per-slice results and the scan's summary. Raises VolumeError."""
+        m = self.metadata
+        if m.channels != 1:
+            raise ModelUnavailable("the model takes colour images; scans need a grayscale model")
+        started = time.perf_counter()
+        volume = read_volume(data, name, max_voxels)
+        indices, inputs = model_inputs(volume, m.height, m.width)
+        probabilities = (np.concatenate([self._predict_batch(inputs[i:i + BATCH]).numpy()
+                                         for i in range(0, len(inputs), BATCH)])
+                         if len(inputs) else np.zeros((0, len(m.labels))))
+        slices = [{"index": int(index), **answer(row, m)} for index, row in zip(indices, probabilities)]
+        summary = summarize([s["index"] for s in slices], [s["tumor_probability"] for s in slices],
+                            len(volume.slices), volume.notes)
+        return {"slices": slices, "summary": summary, "model": m.architecture,
+                "ms": round((time.perf_counter() - started) * 1000.0, 2)}
+
+
+# Slices per model call for a scan: large enough to amortise the call, small enough for memory.
+BATCH = 32
 
 
 def _blank_png() -> bytes:

@@ -133,6 +133,8 @@ MRI_MAX_UPLOAD_BYTES = env_int("MRI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum
 # Decoded pixels per image (all frames of a DICOM). A 4096 x 4096 image already costs ~200 MB of
 # float32 while it is converted; MRI slices are 256-1024 px. Capped by training.images.MAX_PIXELS.
 MRI_MAX_IMAGE_PIXELS = env_int("MRI_MAX_IMAGE_PIXELS", 4096 * 4096, minimum=1)
+# Most voxels in one NIfTI volume (256 x 256 x 256: about 130 MB as float64 while it is scaled).
+MRI_MAX_VOLUME_VOXELS = env_int("MRI_MAX_VOLUME_VOXELS", 256 * 256 * 256, minimum=1)
 # TensorFlow threads per process for one prediction. Requests run in parallel on gunicorn's
 # threads and workers; one op thread each avoids oversubscribing the cores. On this 2-core box,
 # 2 workers x 4 threads: 470 req/s with 1 op thread, 390 with 2 (bench/api_bench.py --tf-threads).

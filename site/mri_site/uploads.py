@@ -85,8 +85,9 @@ def read_header(data: bytes, name: str) -> ImageHeader:
     image_format = sniff_format(data)
     if image_format is None:
         raise UploadRejected(
-            415, f"{name} is not a JPEG, PNG, GIF, BMP, WebP or DICOM image (its content matches "
-                 "none of them, whatever its name says); export the slice as PNG, JPEG or DICOM.")
+            415, f"{name} is not a JPEG, PNG, GIF, BMP, WebP or DICOM image nor a NIfTI volume (its "
+                 "content matches none of them, whatever its name says); export the slice as PNG, "
+                 "JPEG or DICOM, or the scan as .nii.gz.")
     if image_format == "DICOM":
         return _dicom_header(data, name)
     try:
