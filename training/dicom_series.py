@@ -94,12 +94,13 @@ def read_frames(data: bytes, name: str, file_index: int) -> list[Frame]:
 
     out = []
     for f in range(frames):
-        slope = tag("PixelValueTransformationSequence", "RescaleSlope", 1, f) or (1.0,)
-        intercept = tag("PixelValueTransformationSequence", "RescaleIntercept", 1, f) or (0.0,)
+        # A missing or zero slope means 1, as in training/dicom.py.
+        slope = (tag("PixelValueTransformationSequence", "RescaleSlope", 1, f) or (1.0,))[0] or 1.0
+        intercept = (tag("PixelValueTransformationSequence", "RescaleIntercept", 1, f) or (0.0,))[0]
         position = tag("PlanePositionSequence", "ImagePositionPatient", 3, f)
         orientation = tag("PlaneOrientationSequence", "ImageOrientationPatient", 6, f)
         spacing = tag("PixelMeasuresSequence", "PixelSpacing", 2, f) or (1.0, 1.0)
-        out.append(Frame(pixels[f] * slope[0] + intercept[0],
+        out.append(Frame(pixels[f] * slope + intercept,
                          None if position is None else np.array(position), orientation, spacing,
                          instance, (file_index, f), series, name))
     return out

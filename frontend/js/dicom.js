@@ -129,10 +129,11 @@ function storedValues(dataSet, bytes, element, geometry, frame, littleEndian) {
  * {width, height, frames, frame, monochrome1, color, rescale: {slope, intercept},
  *  window: {center, width}, stored (Float64Array of the frame's stored values) | null,
  *  jpeg (Uint8Array of a JPEG baseline frame for the browser to decode) | null}.
- * `frame` defaults to the middle one. Throws ImageDecodeError with a sentence naming the file.
+ * `frame` defaults to the middle one; `dataSet` is dicom-parser's parse of `bytes`, when already done.
+ * Throws ImageDecodeError with a sentence naming the file.
  */
-export function readDicom(bytes, { name = "image", frame = null } = {}) {
-  const dataSet = parse(bytes, name);
+export function readDicom(bytes, { name = "image", frame = null, dataSet: parsed = null } = {}) {
+  const dataSet = parsed ?? parse(bytes, name); // a series reader parses a multi-frame file once
   const element = dataSet.elements[TAG.pixelData];
   if (!element) {
     throw new ImageDecodeError(`${name} is a DICOM file without pixel data (a report or structured ` +

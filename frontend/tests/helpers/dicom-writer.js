@@ -69,6 +69,7 @@ export function makeDicom({
   rows, columns, pixels = null, pixelData = null, frames = 1, bitsAllocated = 16, bitsStored = bitsAllocated,
   signed = false, samplesPerPixel = 1, photometric = "MONOCHROME2", planar = null, slope = null, intercept = null,
   windowCenter = null, windowWidth = null, transferSyntax = "explicitLittle", withPixelData = true,
+  seriesUid = null, instanceNumber = null, position = null, orientation = null,
 }) {
   const littleEndian = transferSyntax !== "explicitBig";
   const syntax = TRANSFER_SYNTAX[transferSyntax];
@@ -85,6 +86,10 @@ export function makeDicom({
   const add = (group, element, vr, value) => ds.push(...elementBytes(group, element, vr, value, littleEndian));
   add(0x0010, 0x0010, "PN", text(PATIENT_NAME));
   add(0x0010, 0x0020, "LO", text("ID-12345"));
+  if (seriesUid !== null) add(0x0020, 0x000e, "UI", text(seriesUid, "\0"));
+  if (instanceNumber !== null) add(0x0020, 0x0013, "IS", text(String(instanceNumber)));
+  if (position !== null) add(0x0020, 0x0032, "DS", text(position.join("\\")));
+  if (orientation !== null) add(0x0020, 0x0037, "DS", text(orientation.join("\\")));
   add(0x0028, 0x0002, "US", uint16(samplesPerPixel, littleEndian));
   add(0x0028, 0x0004, "CS", text(photometric));
   if (planar !== null) add(0x0028, 0x0006, "US", uint16(planar, littleEndian));

@@ -9,11 +9,15 @@
 //                                                                   stdout: {width, height, channels, frames, frame}
 //   {"task": "occlusion_map", "base", "scores", "height", "width", "out"}
 //   {"task": "explain", "model_dir", "input_name", "output_name", "pixels", "input": {...}, "class_index", "out"}
+//   {"task": "scan", "scans": [[paths of one scan]], "out": dir} -> dir/<i>.u8 holds scan i's uint8 slices;
+//                                                                   stdout: {answers: [{count, rows, columns, head, notes} | {error}]}
 import { readFile, writeFile } from "node:fs/promises";
 
 import { dicomPixels, readDicom } from "../../js/dicom.js";
 import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/explain.js";
 import { toModelInput } from "../../js/preprocess.js";
+import { readScan } from "../../js/scans.js";
+import { hasHead, sliceImage } from "../../js/volume.js";
 
 async function readFloats(file) {
   const bytes = await readFile(file);
@@ -23,6 +27,22 @@ async function readFloats(file) {
 const writeFloats = (file, array) => writeFile(file, Buffer.from(Float32Array.from(array).buffer));
 
 const TASKS = {
+  async scan(job) {
+    const answers = [];
+    for (const [i, paths] of job.scans.entries()) {
+      const files = await Promise.all(paths.map(async (file) => new File([await readFile(file)], file.split("/").pop())));
+      try {
+        const { volume, notes } = await readScan(files.length === 1 ? files[0] : files);
+        await writeFile(`${job.out}/${i}.u8`, volume.slices);
+        const head = Array.from({ length: volume.count }, (_, k) => hasHead(sliceImage(volume, k)));
+        answers.push({ count: volume.count, rows: volume.rows, columns: volume.columns, head, notes });
+      } catch (err) {
+        answers.push({ error: err.message });
+      }
+    }
+    return { answers };
+  },
+
   async model_input(job) {
     const image = { width: job.width, height: job.height, channels: job.channels, data: await readFloats(job.pixels) };
     await writeFloats(job.out, toModelInput(image, job.input));

@@ -1,0 +1,38 @@
+// Files -> a scan: one NIfTI volume, or the files of one DICOM series, read into scaled axial
+// slices (volume.js) in the page's one convention. DOM-free: Node tests it, the worker runs it.
+import { isDicom } from "./dicom.js";
+import { looksLikeNifti, readNifti } from "./nifti.js";
+import { readSeries } from "./series.js";
+import { MAX_VOXELS, VolumeError, scaledAxialSlices } from "./volume.js";
+
+const named = (file, fallback) => (typeof file?.name === "string" && file.name ? file.name : fallback);
+
+/** True when the Blob is a NIfTI volume by its content. */
+export const isNiftiFile = looksLikeNifti;
+
+/**
+ * A NIfTI Blob, or the Blobs of one DICOM series (any order) -> {name, volume: {slices, count,
+ * rows, columns}, notes}. Throws VolumeError with a sentence naming the file or series.
+ */
+export async function readScan(fileOrFiles, { name = null, maxVoxels = MAX_VOXELS } = {}) {
+  const files = Array.isArray(fileOrFiles) ? fileOrFiles : [fileOrFiles];
+  if (!files.length) throw new VolumeError("No file was given.");
+  if (files.length === 1 && await looksLikeNifti(files[0])) {
+    const label = name ?? named(files[0], "volume");
+    const voxels = await readNifti(files[0], { name: label, maxVoxels });
+    return { name: label, volume: scaledAxialSlices({ ...voxels, name: label }), notes: voxels.notes };
+  }
+  const label = name ?? (files.length === 1 ? named(files[0], "the file") : `the series of ${files.length} files`);
+  const read = [];
+  for (const [i, file] of files.entries()) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const fileName = named(file, `file ${i + 1}`);
+    if (!isDicom(bytes)) {
+      throw new VolumeError(`${fileName} is neither a NIfTI volume nor a DICOM file; a scan is one .nii/.nii.gz ` +
+        "file or the DICOM files of one series.");
+    }
+    read.push({ name: fileName, bytes });
+  }
+  const voxels = readSeries(read, label);
+  return { name: label, volume: scaledAxialSlices({ ...voxels, name: label }), notes: voxels.notes };
+}

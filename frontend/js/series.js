@@ -1,0 +1,193 @@
+// A DICOM series (files of one or more frames) -> voxels and affine: the JavaScript twin of
+// training/dicom_series.py.
+//
+// Files are grouped by SeriesInstanceUID (groupSeries); within one series, frames are ordered by
+// their position along the slice normal (ImagePositionPatient on ImageOrientationPatient's
+// normal, per frame for enhanced multi-frame files), by InstanceNumber when the files carry no
+// position (said in the notes). Two frames at one position, or a gap wider than 1.5 times the
+// usual spacing, are refused. Only pixel-describing and geometry tags are read: never a patient,
+// study or institution field. Uncompressed transfer syntaxes only.
+import dicomParser from "../vendor/dicom-parser.js";
+import { readDicom } from "./dicom.js";
+import { MAX_VOXELS, VolumeError } from "./volume.js";
+
+const GAP_FACTOR = 1.5;
+const AXIAL_ORIENTATION = [1, 0, 0, 0, 1, 0];
+const TAG = {
+  seriesUid: "x0020000e",
+  instanceNumber: "x00200013",
+  position: "x00200032",
+  orientation: "x00200037",
+  pixelSpacing: "x00280030",
+  rescaleIntercept: "x00281052",
+  rescaleSlope: "x00281053",
+  sharedGroups: "x52009229",
+  perFrameGroups: "x52009230",
+  planePosition: "x00209113",
+  planeOrientation: "x00209116",
+  pixelMeasures: "x00289110",
+  pixelTransformation: "x00289145",
+};
+
+function parse(bytes, name) {
+  try {
+    return dicomParser.parseDicom(bytes);
+  } catch (err) {
+    throw new VolumeError(`${name} is not a readable DICOM file (${err?.exception ?? err?.message ?? String(err)}).`);
+  }
+}
+
+function numbers(dataSet, tag, count) {
+  if (!dataSet?.elements[tag]) return null;
+  const values = [];
+  for (let i = 0; i < count; i += 1) values.push(dataSet.floatString(tag, i));
+  return values.every(Number.isFinite) ? values : null;
+}
+
+const firstItem = (dataSet, tag) => dataSet?.elements[tag]?.items?.[0]?.dataSet ?? null;
+
+/** The series a DICOM file belongs to, without reading its pixels ("" when it names none). */
+export function seriesUid(bytes, name) {
+  return parse(bytes, name).string(TAG.seriesUid) ?? "";
+}
+
+/**
+ * One file (Uint8Array) -> its frames: [{stored, slope, intercept, position, orientation, spacing,
+ * instance, order, series, rows, columns}].
+ */
+export function readFrames(bytes, name, fileIndex) {
+  const dataSet = parse(bytes, name);
+  const first = readDicomFrame(bytes, name, 0);
+  if (first.color) throw new VolumeError(`${name} is a colour image, not an MRI slice.`);
+  if (first.jpeg) throw new VolumeError(`${name} is JPEG-compressed; export the series uncompressed to read it as a scan.`);
+  const { width: columns, height: rows, frames } = first;
+  if (rows * columns * frames > MAX_VOXELS) {
+    throw new VolumeError(`${name} claims ${columns}x${rows} pixels in ${frames} frame(s), more than a brain MRI series has; check the file.`);
+  }
+  const shared = firstItem(dataSet, TAG.sharedGroups);
+  const perFrame = dataSet.elements[TAG.perFrameGroups]?.items ?? [];
+  const series = dataSet.string(TAG.seriesUid) ?? "";
+  const instanceText = dataSet.intString(TAG.instanceNumber);
+  const instance = Number.isFinite(instanceText) ? instanceText : null;
+  // An enhanced file's per-frame, then shared functional group, then the classic top level.
+  const tag = (group, attribute, count, frame) => {
+    const groups = [perFrame[frame]?.dataSet, shared].filter(Boolean).map((g) => firstItem(g, group));
+    for (const item of [...groups, dataSet]) {
+      const value = numbers(item, attribute, count);
+      if (value) return value;
+    }
+    return null;
+  };
+  const out = [];
+  for (let f = 0; f < frames; f += 1) {
+    const frame = f === 0 ? first : readDicomFrame(bytes, name, f, dataSet);
+    out.push({
+      stored: frame.stored,
+      slope: tag(TAG.pixelTransformation, TAG.rescaleSlope, 1, f)?.[0] || 1,
+      intercept: tag(TAG.pixelTransformation, TAG.rescaleIntercept, 1, f)?.[0] || 0,
+      position: tag(TAG.planePosition, TAG.position, 3, f),
+      orientation: tag(TAG.planeOrientation, TAG.orientation, 6, f),
+      spacing: tag(TAG.pixelMeasures, TAG.pixelSpacing, 2, f) ?? [1, 1],
+      instance,
+      order: [fileIndex, f],
+      series,
+      rows,
+      columns,
+      name,
+    });
+  }
+  return out;
+}
+
+function readDicomFrame(bytes, name, frame, dataSet = undefined) {
+  try {
+    return readDicom(bytes, { name, frame, dataSet });
+  } catch (err) {
+    throw new VolumeError(err.message);
+  }
+}
+
+const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
+const byOrder = (a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1];
+
+/** Frames -> {frames (sorted), affine (voxel-to-RAS), notes}; VolumeError for mixed series or gaps. */
+export function orderFrames(frames, label) {
+  const series = new Set(frames.map((f) => f.series));
+  if (series.size > 1) {
+    throw new VolumeError(`${label} mixes ${series.size} DICOM series; drop the files of one series (one folder per series) at a time.`);
+  }
+  const sizes = new Set(frames.map((f) => `${f.columns}x${f.rows}`));
+  if (sizes.size > 1) throw new VolumeError(`${label} has slices of different sizes (${[...sizes].sort().join(", ")}); it is not one series.`);
+  if (frames.length < 2) throw new VolumeError(`${label} is a single slice, not a series; classify it as an image instead.`);
+  const notes = [];
+  let orientation = frames.find((f) => f.orientation)?.orientation;
+  if (!orientation) {
+    orientation = AXIAL_ORIENTATION;
+    notes.push(`${label}: no ImageOrientationPatient; the slices are taken as axial.`);
+  }
+  const rowDir = orientation.slice(0, 3);
+  const colDir = orientation.slice(3, 6);
+  const normal = cross(rowDir, colDir);
+  let sorted;
+  let spacing;
+  if (frames.every((f) => f.position)) {
+    const height = new Map(frames.map((f) => [f, dot(f.position, normal)]));
+    sorted = [...frames].sort((a, b) => height.get(a) - height.get(b) || byOrder(a, b));
+    const steps = sorted.slice(1).map((f, i) => height.get(f) - height.get(sorted[i]));
+    if (steps.some((s) => Math.abs(s) <= 1e-4)) {
+      throw new VolumeError(`${label} has two slices at the same position; it holds duplicate files or more than one scan: drop one series at a time.`);
+    }
+    const ordered = [...steps].sort((a, b) => a - b);
+    const middle = ordered.length >> 1;
+    spacing = ordered.length % 2 ? ordered[middle] : (ordered[middle - 1] + ordered[middle]) / 2;
+    const gap = steps.findIndex((s) => s > GAP_FACTOR * spacing);
+    if (gap >= 0) {
+      throw new VolumeError(`${label} has a gap: no slice between ${height.get(sorted[gap]).toFixed(1)} and ` +
+        `${height.get(sorted[gap + 1]).toFixed(1)} mm (slices every ${spacing.toFixed(2)} mm); add the missing files.`);
+    }
+  } else if (frames.every((f) => f.instance !== null)) {
+    sorted = [...frames].sort((a, b) => a.instance - b.instance || byOrder(a, b));
+    spacing = 1;
+    notes.push(`${label}: no ImagePositionPatient, so the slices are ordered by InstanceNumber.`);
+  } else {
+    throw new VolumeError(`${label}: its files carry neither ImagePositionPatient nor InstanceNumber, so the slice ` +
+      "order is unknown; export the series with position tags.");
+  }
+  const [rowSpacing, columnSpacing] = frames[0].spacing;
+  // Voxel axes i (columns), j (rows), k (slices) in DICOM's LPS, then LPS -> RAS.
+  const columns = [rowDir.map((v) => v * columnSpacing), colDir.map((v) => v * rowSpacing), normal.map((v) => v * spacing)];
+  const affine = [0, 1, 2].map((w) => [...columns.map((axis) => (w < 2 ? -axis[w] : axis[w])), 0]);
+  affine.push([0, 0, 0, 1]);
+  return { frames: sorted, affine, notes };
+}
+
+/**
+ * [{name, bytes}] of one series, in any order -> {data: Float64Array [i, j, k], shape, affine,
+ * notes}, ready for volume.js scaledAxialSlices.
+ */
+export function readSeries(files, label = "the series") {
+  const frames = files.flatMap(({ name, bytes }, i) => readFrames(bytes, name, i));
+  const { frames: sorted, affine, notes } = orderFrames(frames, label);
+  const { rows, columns } = sorted[0];
+  const size = rows * columns;
+  const data = new Float64Array(size * sorted.length);
+  sorted.forEach((frame, k) => {
+    const { stored, slope, intercept } = frame;
+    const base = k * size;
+    for (let p = 0; p < size; p += 1) data[base + p] = stored[p] * slope + intercept;
+    frame.stored = null; // each frame's copy goes as soon as it is in the volume
+  });
+  return { data, shape: [columns, rows, sorted.length], affine, notes };
+}
+
+/** Groups files (Uint8Array each) by SeriesInstanceUID: [{uid, files: [{name, bytes}]}], in first-seen order. */
+export function groupSeries(files) {
+  const groups = new Map();
+  for (const file of files) {
+    const uid = seriesUid(file.bytes, file.name);
+    if (!groups.has(uid)) groups.set(uid, { uid, files: [] });
+    groups.get(uid).files.push(file);
+  }
+  return [...groups.values()];
+}
