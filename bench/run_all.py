@@ -10,6 +10,8 @@ same images; writes reports/bench.md with the machine and the date.
     gives the ratio page / native (the goal: <= 1.5x).
 (c) POST /api/predict under concurrent clients against gunicorn (bench/api_bench.py), with the
     page-vs-API agreement on real slices.
+(d) A whole 240x240x155 BraTS NIfTI volume read and classified in the page (bench/volume_bench.py),
+    checked against Keras on the same slices.
 
 Other processes sharing the CPU (a training job, say) are listed in the report: they slow every
 figure, the page's and native Keras's alike.
@@ -31,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bench import api_bench, page_bench
+from bench import api_bench, page_bench, volume_bench
 from bench.browser import chromium
 from bench.static_server import make_server, serve_in_thread
 
@@ -214,6 +216,8 @@ def render(run: dict) -> str:
         f"| API, p99 latency | {api['p99_ms']:.1f} ms | <= 100 ms | {verdict(api['p99_ms'] <= 100)} |",
         f"| API, errors | {len(api['errors'])} of {api['requests']} | 0 | {verdict(not api['errors'])} |",
     ]
+    if run.get("volume"):
+        lines += volume_bench.summary_rows(run["volume"])
     if png:
         lines.append(f"| page vs API, max abs probability difference, PNG ({png['n']} real slices) | "
                      f"{png['max_diff']:.1e}, same top-1 on {png['same_top1']} of {png['n']} | <= 1e-4 | "
@@ -245,6 +249,8 @@ def render(run: dict) -> str:
         demoted(run["api_text"], "The API under load (bench/api_bench.py)"),
         "",
     ]
+    if run.get("volume"):
+        lines += [demoted(run["volume_text"], "A whole scan in the page (bench/volume_bench.py)"), ""]
     return "\n".join(lines)
 
 
@@ -276,11 +282,19 @@ def main() -> None:
     print(f"API: {args.api_requests} requests…", flush=True)
     run["api"] = measure_api(args.api_requests, args.agreement)
     run["busy"] += others_busy() + run["api"]["busy"]
+    if volume_bench.DEFAULT_VOLUME.is_file():
+        print("a whole volume in the page…", flush=True)
+        run["volume"] = asyncio.run(volume_bench.measure(volume_bench.DEFAULT_VOLUME, 5))
+        run["busy"] += others_busy()
+    else:
+        print(f"no volume benchmark: {volume_bench.DEFAULT_VOLUME} is missing", flush=True)
     run["load_end"] = os.getloadavg()
     run["minutes"] = (time.monotonic() - started) / 60
     run["page_text"] = page_bench.render(run["page_env"], page_bench.model_summary(MODEL_DIR), run["images_note"],
                                          run["page"]["loads"], run["page"]["backends"], "python -m bench.run_all")
     run["api_text"] = api_bench.report(run["api"])
+    if run.get("volume"):
+        run["volume_text"] = volume_bench.render(run["volume"], volume_bench.DEFAULT_VOLUME, "python -m bench.volume_bench")
     text = render(run)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text)

@@ -45,6 +45,7 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
   const explain = afterInit("explain");
   const render = afterInit("render");
   const png = afterInit("png");
+  const classifyScan = afterInit("classifyScan");
   return {
     info,
     /** Blob/File -> {label, probabilities, tumorProbability, ms, uncertain, warnings, dicom, frames, frame, timings}. */
@@ -55,6 +56,16 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
     render: (file, { frame = null } = {}) => render({ file, name: named(file), frame }),
     /** Blob/File -> PNG Blob of the decoded image at full size (for the server check of DICOM). */
     png: (file, { frame = null } = {}) => png({ file, name: named(file), frame }),
+    /**
+     * A NIfTI File, or the Files of one DICOM series -> {scan, name, slices: [{index, label,
+     * probabilities, tumorProbability}], summary, size, ms, timings}; `scan` names it for the
+     * slice calls below.
+     */
+    classifyScan: (fileOrFiles, { name = null } = {}) => classifyScan({ files: [].concat(fileOrFiles), name }),
+    /** One slice of a classified scan: its preview, heatmap and PNG, as for a file. */
+    renderSlice: (scan, index) => render({ slice: { scan, index } }),
+    explainSlice: (scan, index, { label = null } = {}) => explain({ slice: { scan, index }, label }),
+    pngSlice: (scan, index) => png({ slice: { scan, index } }),
     /** -> {numTensors, numBytes, backend}: for checking that classification leaks nothing. */
     memory: afterInit("memory"),
   };

@@ -22,6 +22,14 @@ window.classifier = Object.freeze({
   classify: (fileOrBlob) => classifier.classify(fileOrBlob),
   /** Blob/File -> the occlusion heatmap the page overlays. */
   explain: (fileOrBlob, options) => classifier.explain(fileOrBlob, options),
+  /**
+   * A NIfTI File or the Files of one DICOM series -> {slices: [{index, label, probabilities,
+   * tumorProbability}], summary, ms}; `index` is the slice's position in the volume's own axial order.
+   */
+  classifyScan: async (fileOrFiles) => {
+    const { slices, summary, ms } = await classifier.classifyScan(fileOrFiles);
+    return { slices, summary, ms };
+  },
   /** -> {numTensors, numBytes, backend}. */
   memory: () => classifier.memory(),
 });

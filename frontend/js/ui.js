@@ -1,24 +1,17 @@
 // The page's DOM: file input, batch table, detail view, model card. The maths lives in the
 // DOM-free modules; this file only wires them to elements.
 import { resultsCsv } from "./csv.js";
+import { element, probabilityBar } from "./dom.js";
 import { heatmapRgba, occlusionPasses } from "./explain.js";
 import { DISCLAIMER, modelCard } from "./modelcard.js";
 import { compareAnswers, percent, sortRows, tumourVerdict } from "./results.js";
+import { startScanView } from "./scanview.js";
 import { askServer } from "./verify.js";
 
 const $ = (id) => document.getElementById(id);
 // The heatmap is computed as soon as an image is shown when it should take less than this (wasm:
 // about a second); on a slow backend (cpu, webgl without a GPU: 15-30 s) it waits for a button.
 const AUTO_EXPLAIN_MS = 10_000;
-
-function element(tag, { className, text, attrs } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 // server - browser in percentage points, "+0.01 pts"; differences that round to zero show as 0.00.
 function signedPoints(difference) {
@@ -114,8 +107,13 @@ export function startApp(classifier) {
   }
 
   // ---- adding files ------------------------------------------------------------------------
+  // NIfTI volumes and DICOM series go to the scan view; every other file is an image row.
+  const scanView = startScanView(classifier);
   function addFiles(files) {
-    const added = [...files].filter((file) => !file.name.startsWith("."));
+    scanView.take([...files].filter((file) => !file.name.startsWith("."))).then(addImages);
+  }
+
+  function addImages(added) {
     if (!added.length) return;
     const wasEmpty = rows.length === 0;
     for (const file of added) {
@@ -288,17 +286,6 @@ export function startApp(classifier) {
       $("heatmap-caption").textContent = `The heatmap takes up to ${seconds(estimate)} on this browser's backend.`;
       $("explain").hidden = false;
     }
-  }
-
-  function probabilityBar(label, result) {
-    const p = result.probabilities[label];
-    const fill = element("div", { className: "bar-fill" });
-    fill.style.setProperty("--p", String(p));
-    return element("li", { className: `bar-row${label === result.label ? " top" : ""}` }, [
-      element("span", { className: "bar-label", text: label }),
-      element("div", { className: "bar-track", attrs: { role: "img", "aria-label": `${label}: ${percent(p)}` } }, [fill]),
-      element("span", { className: "bar-value", text: percent(p) }),
-    ]);
   }
 
   function clearCanvas(canvas) {

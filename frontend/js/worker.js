@@ -12,6 +12,9 @@ import { occlusionSensitivity } from "./explain.js";
 import { modelVersion } from "./modelcard.js";
 import { meanChroma, toModelInput } from "./preprocess.js";
 import { inputStatistics, reliabilityWarnings } from "./results.js";
+import { readScan } from "./scans.js";
+import { summarizeScan } from "./scanresults.js";
+import { hasHead, sliceImage } from "./volume.js";
 
 const MODEL_DIR = new URL("../model/", import.meta.url);
 const VENDOR_DIR = new URL("../vendor/", import.meta.url);
@@ -30,6 +33,13 @@ const BACKENDS = {
 };
 
 let state = null; // {runner: {model, io}, metadata, version, shape}
+// Scans read in this session, by id, so the page can show and explain any slice without reading
+// the file again; only the latest few are kept (a 240x240x155 volume is 9 MB of slices).
+const scans = new Map();
+const KEPT_SCANS = 6;
+let nextScanId = 0;
+// Slices per model call: one call's overhead shared, a batch's tensors still small (16 x 64 kB).
+const SCAN_BATCH = 16;
 
 // Wasm threads need cross-origin isolation (SharedArrayBuffer). TF.js gives its pool half the
 // cores, so below 4 cores the pool is one thread, which only adds start-up time. "1" forces
@@ -165,9 +175,17 @@ function requireModel() {
   return state;
 }
 
-async function prepare(file, name, frame) {
+// A file (or one slice of a scan already read: `slice` = {scan, index}) -> decoded image.
+async function decodeInput(file, name, frame, slice) {
+  if (!slice) return decodeFile(file, { name, frame });
+  const scan = scans.get(slice.scan);
+  if (!scan) throw new Error("That scan is no longer held by the page; add its file again.");
+  return { image: sliceImage(scan.volume, slice.index), dicom: false, frames: 1, frame: 0 };
+}
+
+async function prepare(file, name, frame, slice = null) {
   const { metadata } = requireModel();
-  const decoded = await decodeFile(file, { name, frame });
+  const decoded = await decodeInput(file, name, frame, slice);
   return { ...decoded, input: toModelInput(decoded.image, metadata.input) };
 }
 
@@ -193,10 +211,10 @@ async function classify({ file, name, frame }) {
   };
 }
 
-async function explain({ file, name, frame, label }) {
+async function explain({ file, name, frame, label, slice }) {
   const { runner, metadata, shape } = requireModel();
   const started = performance.now();
-  const { input } = await prepare(file, name, frame);
+  const { input } = await prepare(file, name, frame, slice);
   const [, height, width, channels] = shape;
   const classIndex = label == null ? null : metadata.labels.indexOf(label);
   if (classIndex === -1) throw new Error(`Unknown label ${label}; the model's labels are ${metadata.labels.join(", ")}.`);
@@ -206,15 +224,15 @@ async function explain({ file, name, frame, label }) {
     stride: explained.stride, passes: explained.passes, ms: performance.now() - started };
 }
 
-async function render({ file, name, frame }) {
-  const { image } = await decodeFile(file, { name, frame });
+async function render({ file, name, frame, slice }) {
+  const { image } = await decodeInput(file, name, frame, slice);
   return previewBitmap(image);
 }
 
 // A DICOM frame as the page shows it, as PNG: what "Check with the server" sends instead of the
 // file, whose header holds patient data.
-async function png({ file, name, frame }) {
-  const { image } = await decodeFile(file, { name, frame });
+async function png({ file, name, frame, slice }) {
+  const { image } = await decodeInput(file, name, frame, slice);
   const bitmap = await previewBitmap(image, Infinity);
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   canvas.getContext("2d").drawImage(bitmap, 0, 0);
@@ -222,12 +240,51 @@ async function png({ file, name, frame }) {
   return canvas.convertToBlob({ type: "image/png" });
 }
 
+// A NIfTI file or a DICOM series -> every slice with enough head classified, in batches.
+async function classifyScan({ files, name }) {
+  const { runner, metadata, shape } = requireModel();
+  const [, height, width, channels] = shape;
+  const started = performance.now();
+  const { volume, notes, name: label } = await readScan(files.length === 1 ? files[0] : files, { name });
+  const read = performance.now();
+  const indices = [];
+  for (let k = 0; k < volume.count; k += 1) if (hasHead(sliceImage(volume, k))) indices.push(k);
+  const size = height * width * channels;
+  const slices = [];
+  for (let start = 0; start < indices.length; start += SCAN_BATCH) {
+    const batch = indices.slice(start, start + SCAN_BATCH);
+    const inputs = new Float32Array(batch.length * size);
+    batch.forEach((k, b) => inputs.set(toModelInput(sliceImage(volume, k), metadata.input), b * size));
+    const probabilities = await predict(runner, inputs, [batch.length, height, width, channels]);
+    const labels = metadata.labels.length;
+    batch.forEach((index, b) => {
+      const { label: top, probabilities: byLabel, tumorProbability } =
+        shapeResult(probabilities.subarray(b * labels, (b + 1) * labels), metadata, 0);
+      slices.push({ index, label: top, probabilities: byLabel, tumorProbability });
+    });
+  }
+  const id = nextScanId;
+  nextScanId += 1;
+  scans.set(id, { volume });
+  for (const old of scans.keys()) if (scans.size > KEPT_SCANS) scans.delete(old);
+  const ms = performance.now() - started;
+  return {
+    scan: id,
+    name: label,
+    slices,
+    summary: summarizeScan(slices, volume.count, notes),
+    size: { slices: volume.count, rows: volume.rows, columns: volume.columns },
+    ms,
+    timings: { read: read - started, classify: ms - (read - started) },
+  };
+}
+
 function memory() {
   const { numTensors, numBytes } = tf.memory();
   return { numTensors, numBytes, backend: tf.getBackend() };
 }
 
-const HANDLERS = { init, classify, explain, render, png, memory };
+const HANDLERS = { init, classify, classifyScan, explain, render, png, memory };
 let queue = Promise.resolve();
 
 self.addEventListener("message", ({ data: { id, type, ...args } }) => {

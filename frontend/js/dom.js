@@ -1,0 +1,24 @@
+// Small DOM builders shared by the page's views (ui.js, scanview.js).
+import { percent } from "./results.js";
+
+/** <tag class=className attrs...>text or children</tag>. */
+export function element(tag, { className, text, attrs } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attrs ?? {})) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
+
+/** One class's probability as a labelled bar; the top class is marked. */
+export function probabilityBar(label, result) {
+  const p = result.probabilities[label];
+  const fill = element("div", { className: "bar-fill" });
+  fill.style.setProperty("--p", String(p));
+  return element("li", { className: `bar-row${label === result.label ? " top" : ""}` }, [
+    element("span", { className: "bar-label", text: label }),
+    element("div", { className: "bar-track", attrs: { role: "img", "aria-label": `${label}: ${percent(p)}` } }, [fill]),
+    element("span", { className: "bar-value", text: percent(p) }),
+  ]);
+}

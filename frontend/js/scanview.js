@@ -1,0 +1,235 @@
+// The page's scan view: NIfTI volumes and DICOM series taken out of a batch of files, each
+// classified slice by slice in the worker and shown as a card: the tumour probability along the
+// slices, a slider with the selected slice's image, classes and heatmap, the summary and a CSV.
+// Nothing leaves the page, except the selected slice as PNG when "Check this slice with the
+// server" is pressed.
+import { isDicom } from "./dicom.js";
+import { element, probabilityBar } from "./dom.js";
+import { heatmapRgba } from "./explain.js";
+import { looksLikeNifti } from "./nifti.js";
+import { percent } from "./results.js";
+import { scanCsv, summaryText } from "./scanresults.js";
+import { seriesUid } from "./series.js";
+import { askServer } from "./verify.js";
+
+const STRIP_HEIGHT = 64;
+
+function download(text, filename) {
+  const blob = new Blob(["\uFEFF", text], { type: "text/csv;charset=utf-8" });
+  const link = element("a", { attrs: { href: URL.createObjectURL(blob), download: filename } });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+/**
+ * Splits files into scans (each NIfTI file; the DICOM files of one series, two or more files
+ * sharing a SeriesInstanceUID) and the rest, which the page classifies as images.
+ */
+export async function splitScans(files) {
+  const scans = [];
+  const images = [];
+  const series = new Map();
+  for (const file of files) {
+    const head = new Uint8Array(await file.slice(0, 132).arrayBuffer());
+    if (isDicom(head)) {
+      let uid = "";
+      try {
+        uid = seriesUid(new Uint8Array(await file.arrayBuffer()), file.name);
+      } catch {
+        // An unreadable DICOM file goes the image way, which says why it cannot be read.
+      }
+      if (uid) {
+        if (!series.has(uid)) series.set(uid, []);
+        series.get(uid).push(file);
+        continue;
+      }
+    } else if (await looksLikeNifti(file)) {
+      scans.push({ name: file.webkitRelativePath || file.name, files: [file] });
+      continue;
+    }
+    images.push(file);
+  }
+  for (const group of series.values()) {
+    if (group.length < 2) {
+      images.push(...group);
+      continue;
+    }
+    const folder = group[0].webkitRelativePath?.split("/").slice(0, -1).join("/");
+    scans.push({ name: folder ? `${folder} (DICOM series, ${group.length} files)` : `DICOM series of ${group.length} files`, files: group });
+  }
+  return { scans, images };
+}
+
+/** The scans section of the page; `take(files)` classifies the scans among them and returns the rest. */
+export function startScanView(classifier) {
+  let metadata = null;
+  classifier.info.then((info) => { metadata = info.metadata; }, () => undefined);
+  const panel = element("section", { className: "panel", attrs: { id: "scans-panel", "aria-labelledby": "scans-heading", hidden: "" } }, [
+    element("h2", { text: "Scans", attrs: { id: "scans-heading" } }),
+    element("p", { className: "hint", text: "Each NIfTI volume or DICOM series is read and classified slice by slice in this " +
+      "browser. The strip shows the tumour probability of each axial slice (grey: not classified, too little head)." }),
+  ]);
+  const anchor = document.getElementById("results-panel");
+  anchor.parentNode.insertBefore(panel, anchor);
+  let queue = Promise.resolve();
+
+  function addScan({ name, files }) {
+    panel.hidden = false;
+    const status = element("p", { className: "scan-status", text: `Reading ${name}…`, attrs: { role: "status" } });
+    const card = element("article", { className: "scan-card", attrs: { "data-scan": name } }, [
+      element("h3", { text: name }), status]);
+    panel.append(card);
+    queue = queue.then(async () => {
+      try {
+        status.textContent = `Classifying ${name}…`;
+        const scan = await classifier.classifyScan(files, { name });
+        await classifier.info;
+        showScan(card, status, scan);
+      } catch (err) {
+        status.textContent = err.message;
+        status.classList.add("error");
+        card.classList.add("failed");
+      }
+    });
+    return queue;
+  }
+
+  function showScan(card, status, scan) {
+    const { summary, size } = scan;
+    status.textContent = `${size.slices} axial slices of ${size.columns}×${size.rows} pixels; ${summary.classified} classified ` +
+      `in ${(scan.ms / 1000).toFixed(2)} s in this browser.`;
+    const byIndex = new Map(scan.slices.map((s) => [s.index, s]));
+    const strip = element("canvas", { className: "scan-strip", attrs: { width: String(size.slices * 4), height: String(STRIP_HEIGHT),
+      role: "img", "aria-label": "Tumour probability along the slices" } });
+    const slider = element("input", { attrs: { type: "range", min: "0", max: String(size.slices - 1), step: "1", "aria-label": "Slice" } });
+    const sliceLabel = element("output", { className: "scan-slice-label" });
+    const preview = element("canvas", { className: "scan-preview", attrs: { role: "img", "aria-label": "The selected slice" } });
+    const heatmap = element("canvas", { className: "scan-heatmap", attrs: { "aria-hidden": "true" } });
+    const classes = element("ul", { className: "bars scan-bars" });
+    const caption = element("p", { className: "caption" });
+    const explainButton = element("button", { className: "button", text: "Show where the model looked", attrs: { type: "button" } });
+    const verifyButton = element("button", { className: "button", text: "Check this slice with the server", attrs: { type: "button" } });
+    const verifyOut = element("div", { className: "scan-verify" });
+    const csvButton = element("button", { className: "button", text: "Download CSV (one line per slice)", attrs: { type: "button" } });
+    const notes = summary.notes.map((note) => element("p", { className: "hint", text: note }));
+    card.append(
+      element("p", { className: "scan-summary", text: summaryText(summary, percent) }),
+      ...notes,
+      strip,
+      element("label", { className: "scan-slider" }, [element("span", { text: "Slice " }), slider, sliceLabel]),
+      element("div", { className: "scan-detail" }, [
+        element("div", { className: "stage scan-stage" }, [preview, heatmap]),
+        element("div", {}, [classes, caption, element("div", { className: "button-row" }, [explainButton, verifyButton, csvButton]), verifyOut]),
+      ]),
+    );
+    drawStrip(strip, size.slices, byIndex, summary.threshold);
+    let current = -1;
+    const select = async (index) => {
+      if (index === current) return;
+      current = index;
+      slider.value = String(index);
+      const result = byIndex.get(index);
+      sliceLabel.textContent = `${index} of ${size.slices - 1}` + (result ? `: tumour probability ${percent(result.tumorProbability)}` : ": not classified (too little head)");
+      classes.replaceChildren(...(result ? metadata.labels.map((label) => probabilityBar(label, result)) : []));
+      explainButton.disabled = !result;
+      verifyButton.disabled = !result;
+      verifyOut.replaceChildren();
+      caption.textContent = "";
+      heatmap.getContext("2d").clearRect(0, 0, heatmap.width, heatmap.height);
+      drawStrip(strip, size.slices, byIndex, summary.threshold, index);
+      const bitmap = await classifier.renderSlice(scan.scan, index);
+      if (current !== index) return bitmap.close();
+      preview.width = bitmap.width;
+      preview.height = bitmap.height;
+      preview.getContext("2d").drawImage(bitmap, 0, 0);
+      bitmap.close();
+    };
+    slider.addEventListener("input", () => select(Number(slider.value)));
+    strip.addEventListener("click", (event) => {
+      const box = strip.getBoundingClientRect();
+      select(Math.min(size.slices - 1, Math.max(0, Math.floor(((event.clientX - box.left) / box.width) * size.slices))));
+    });
+    explainButton.addEventListener("click", async () => {
+      const index = current;
+      const result = byIndex.get(index);
+      if (!result) return;
+      caption.textContent = "Computing where the model looked…";
+      try {
+        const explanation = await classifier.explainSlice(scan.scan, index, { label: result.label });
+        if (current !== index) return;
+        drawHeatmap(heatmap, preview, explanation);
+        caption.textContent = `Heatmap for "${explanation.label}" on slice ${index}: bright where hiding a ` +
+          `${explanation.patch}-pixel square lowered its probability most.`;
+      } catch (err) {
+        caption.textContent = `No heatmap: ${err.message}`;
+      }
+    });
+    verifyButton.addEventListener("click", async () => {
+      const index = current;
+      const local = byIndex.get(index);
+      if (!local) return;
+      verifyButton.disabled = true;
+      verifyOut.replaceChildren(element("p", { text: "Sending this slice, as a PNG of its pixels, to the server…" }));
+      try {
+        // Only the slice's pixels as PNG: never the file, whose header may hold text or patient data.
+        const server = await askServer(await classifier.pngSlice(scan.scan, index), `slice-${index}.png`);
+        if (current !== index) return;
+        verifyOut.replaceChildren(element("p", { text: `Server: ${server.label}, tumour probability ` +
+          `${percent(server.tumorProbability)} (this browser: ${local.label}, ${percent(local.tumorProbability)}).` }));
+      } catch (err) {
+        verifyOut.replaceChildren(element("p", { className: "error", text: err.message }));
+      } finally {
+        verifyButton.disabled = false;
+      }
+    });
+    csvButton.addEventListener("click", () => {
+      download(scanCsv(scan.name, size.slices, scan.slices, metadata.labels), "mri-scan-slices.csv");
+    });
+    select(summary.mostLikely[0]?.index ?? Math.floor(size.slices / 2));
+  }
+
+  return {
+    /** Classifies the scans among `files` (in the background) and returns the other files. */
+    async take(files) {
+      const { scans, images } = await splitScans(files);
+      for (const scan of scans) addScan(scan);
+      return images;
+    },
+  };
+}
+
+// One bar per slice, its height the tumour probability; grey ticks for slices not classified.
+function drawStrip(canvas, count, byIndex, threshold, selected = -1) {
+  const context = canvas.getContext("2d");
+  const width = canvas.width / count;
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  for (let k = 0; k < count; k += 1) {
+    const result = byIndex.get(k);
+    if (!result) {
+      context.fillStyle = "#8884";
+      context.fillRect(k * width, STRIP_HEIGHT - 4, width, 4);
+      continue;
+    }
+    const p = result.tumorProbability;
+    context.fillStyle = p >= threshold ? "#c0392b" : "#2e86c1";
+    context.fillRect(k * width, STRIP_HEIGHT * (1 - p), Math.max(1, width - 1), STRIP_HEIGHT * p);
+  }
+  context.fillStyle = "#888";
+  context.fillRect(0, STRIP_HEIGHT * (1 - threshold), canvas.width, 1);
+  if (selected >= 0) {
+    context.strokeStyle = "#f1c40f";
+    context.lineWidth = 2;
+    context.strokeRect(selected * width, 1, width, STRIP_HEIGHT - 2);
+  }
+}
+
+function drawHeatmap(canvas, preview, explanation) {
+  const { rgba } = heatmapRgba(explanation.map);
+  const small = new OffscreenCanvas(explanation.width, explanation.height);
+  small.getContext("2d").putImageData(new ImageData(rgba, explanation.width, explanation.height), 0, 0);
+  canvas.width = preview.width;
+  canvas.height = preview.height;
+  const context = canvas.getContext("2d");
+  context.filter = `blur(${((canvas.width / explanation.width) * explanation.stride) / 2}px)`;
+  context.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
