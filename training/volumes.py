@@ -126,7 +126,8 @@ def load_nifti(data: bytes, name: str = "volume", max_voxels: int = MAX_VOXELS) 
     check_shape(shape, name, max_voxels)
     if len(shape) > 3 and int(np.prod(shape[3:])) > 1:
         notes.append(f"{name} holds {int(np.prod(shape[3:]))} volumes (a 4-D file); the first one is used.")
-    needed = int(header.get_data_offset()) + int(np.prod(shape)) * header.get_data_dtype().itemsize
+    # The first volume is the only one read (and all the page's reader inflates).
+    needed = int(header.get_data_offset()) + int(np.prod(shape[:3])) * header.get_data_dtype().itemsize
     if len(raw) < needed:
         raise VolumeError(f"{name} is cut short: its header promises {needed:,} bytes, the file has "
                           f"{len(raw):,}; download or export it again.")

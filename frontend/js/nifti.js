@@ -29,23 +29,44 @@ export function niftiVersion(bytes) {
 
 /**
  * gunzip with the browser's DecompressionStream, refusing past `limit` bytes without inflating
- * the rest (a gzip bomb) and naming a cut-short or damaged file. `until(bytesSoFar)` may stop early.
+ * the rest (a gzip bomb) and naming a cut-short or damaged file. `sizeOf(firstBytes)` may give the
+ * whole length from the first 540 bytes (a NIfTI header): the output is then allocated once and
+ * inflating stops there, so the file is never held twice.
  */
-export async function inflate(blob, name, limit = inflateLimit(MAX_VOXELS), until = null) {
+export async function inflate(blob, name, limit = inflateLimit(MAX_VOXELS), sizeOf = null) {
   const reader = blob.stream().pipeThrough(new DecompressionStream("gzip")).getReader();
-  const chunks = [];
+  let chunks = [];
+  let out = null; // once the size is known
   let total = 0;
+  const tooLarge = () => new VolumeError(`${name} inflates to more than ${Math.floor(limit / 2 ** 20)} MB, more than ` +
+    "any brain MRI volume needs; it was refused before inflating the rest.");
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      chunks.push(value);
-      total += value.length;
-      if (total > limit) {
-        throw new VolumeError(`${name} inflates to more than ${Math.floor(limit / 2 ** 20)} MB, more than any ` +
-          "brain MRI volume needs; it was refused before inflating the rest.");
+      if (out) {
+        const room = out.length - total;
+        out.set(room < value.length ? value.subarray(0, room) : value, total);
+        total += Math.min(room, value.length);
+      } else {
+        chunks.push(value);
+        total += value.length;
+        if (total > limit) throw tooLarge();
+        if (sizeOf && total >= 540) {
+          const size = sizeOf(concatenate(chunks, total));
+          if (size !== null) {
+            if (size > limit) throw tooLarge();
+            out = new Uint8Array(size);
+            out.set(concatenate(chunks, total).subarray(0, Math.min(size, total)));
+            total = Math.min(size, total);
+            chunks = null;
+          }
+        }
       }
-      if (until && until(chunks, total)) break;
+      if (out && total >= out.length) {
+        reader.cancel().catch(() => undefined);
+        return out;
+      }
     }
   } catch (err) {
     reader.cancel().catch(() => undefined);
@@ -53,6 +74,12 @@ export async function inflate(blob, name, limit = inflateLimit(MAX_VOXELS), unti
     throw new VolumeError(`${name} is cut short or damaged (its gzip stream could not be inflated: ` +
       `${err.message}); download or export it again.`);
   }
+  // The stream ended before the size the header gives: what arrived is returned, and the
+  // caller's own length check names the file as cut short.
+  return out ? out.subarray(0, total) : concatenate(chunks, total);
+}
+
+function concatenate(chunks, total) {
   if (chunks.length === 1) return chunks[0];
   const out = new Uint8Array(total);
   let offset = 0;
@@ -63,12 +90,27 @@ export async function inflate(blob, name, limit = inflateLimit(MAX_VOXELS), unti
   return out;
 }
 
+// A NIfTI header's promised file length (offset + first volume's voxels), or null if unsure.
+function niftiLength(head) {
+  const version = niftiVersion(head);
+  if (version === null) return null;
+  try {
+    const header = nifti.readHeader(head.buffer.slice(head.byteOffset, head.byteOffset + Math.min(head.length, 544)));
+    const shape = header.dims.slice(1, 1 + Math.max(0, Math.min(header.dims[0], 7))).map(Number);
+    const size = DATA_TYPES[header.datatypeCode]?.[1];
+    if (!size || shape.length < 3 || shape.some((n) => !(n >= 1))) return null;
+    return Math.floor(Number(header.vox_offset)) + shape[0] * shape[1] * shape[2] * size;
+  } catch {
+    return null;
+  }
+}
+
 /** True when a Blob is a NIfTI file by content (a header, or a gzip stream starting with one). */
 export async function looksLikeNifti(blob) {
   let head = new Uint8Array(await blob.slice(0, 540).arrayBuffer());
   if (isGzip(head)) {
     try {
-      head = await inflate(blob.slice(0, 65536), "", Infinity, (_, total) => total >= 540);
+      head = await inflate(blob.slice(0, 65536), "", Infinity, () => 540);
     } catch {
       // A cut-short first 64 kB still inflates its first bytes; anything else is not NIfTI.
       return false;
@@ -136,7 +178,7 @@ function voxelView(bytes, offset, count, header, name) {
 export async function readNifti(blob, { name = "volume", maxVoxels = MAX_VOXELS } = {}) {
   if (!blob.size) throw new VolumeError(`${name} is empty (0 bytes).`);
   const head = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
-  const bytes = isGzip(head) ? await inflate(blob, name, inflateLimit(maxVoxels))
+  const bytes = isGzip(head) ? await inflate(blob, name, inflateLimit(maxVoxels), niftiLength)
     : new Uint8Array(await blob.arrayBuffer());
   const version = niftiVersion(bytes);
   if (version === null) {
@@ -158,7 +200,7 @@ export async function readNifti(blob, { name = "volume", maxVoxels = MAX_VOXELS 
   const count = nx * ny * nz;
   const offset = Math.floor(Number(header.vox_offset));
   const size = DATA_TYPES[header.datatypeCode]?.[1] ?? 1;
-  const needed = offset + count * volumes * size;
+  const needed = offset + count * size; // the first volume: the only one read
   if (bytes.length < needed) {
     throw new VolumeError(`${name} is cut short: its header promises ${needed.toLocaleString("en")} bytes, ` +
       `the file has ${bytes.length.toLocaleString("en")}; download or export it again.`);
