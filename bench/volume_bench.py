@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -39,7 +40,7 @@ _CLASSIFY_SCAN = """async ([data, name, runs]) => {
   for (let i = 0; i <= runs; i += 1) {
     const started = performance.now();
     answer = await window.classifier.classifyScan(file);
-    if (i > 0) times.push({ ms: answer.ms, roundTrip: performance.now() - started });
+    if (i > 0) times.push({ ms: answer.ms, roundTrip: performance.now() - started, ...answer.timings });
   }
   const after = (await window.classifier.memory()).numTensors;
   return { times, slices: answer.slices, summary: answer.summary, before, after };
@@ -60,6 +61,7 @@ async def measure(volume: Path, runs: int) -> dict:
     finally:
         server.shutdown()
     answer["backend"] = {k: info.get(k) for k in ("backend", "simd", "threads")}
+    answer["load"] = os.getloadavg()
     answer["agreement"] = keras_agreement(volume, answer["slices"])
     return answer
 
@@ -108,14 +110,17 @@ def render(run: dict, volume: Path, command: str) -> str:
         "# A whole scan in the page",
         "",
         f"`{command}`: `{volume.name}` ({volume.stat().st_size / 1e6:.1f} MB gzipped), {len(times)} measured runs after "
-        f"one unmeasured; backend {b['backend']} (SIMD {b['simd']}, {b['threads']} thread(s)).",
+        f"one unmeasured; backend {b['backend']} (SIMD {b['simd']}, {b['threads']} thread(s)); {os.cpu_count()} cores, "
+        f"load average after the run {', '.join(f'{x:.1f}' for x in run['load'])} (other jobs slow this figure).",
         "",
         "| figure | measured | target | |",
         "| --- | --- | --- | --- |",
         *summary_rows(run),
         "",
         f"Per run (ms, classifyScan's own figure / round trip from the page): "
-        + ", ".join(f"{t['ms']:.0f} / {t['roundTrip']:.0f}" for t in times) + ".",
+        + ", ".join(f"{t['ms']:.0f} / {t['roundTrip']:.0f}" for t in times) + ". Of which reading the volume "
+        f"(gunzip, header, orientation, scaling) p50 {statistics.median(t['read'] for t in times):.0f} ms, classifying "
+        f"its slices (head rule, resize, model in batches of 16) p50 {statistics.median(t['classify'] for t in times):.0f} ms.",
         "",
     ])
 

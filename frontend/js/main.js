@@ -24,11 +24,12 @@ window.classifier = Object.freeze({
   explain: (fileOrBlob, options) => classifier.explain(fileOrBlob, options),
   /**
    * A NIfTI File or the Files of one DICOM series -> {slices: [{index, label, probabilities,
-   * tumorProbability}], summary, ms}; `index` is the slice's position in the volume's own axial order.
+   * tumorProbability}], summary, ms, timings: {read, classify}}; `index` is the slice's position in
+   * the volume's own axial order.
    */
   classifyScan: async (fileOrFiles) => {
-    const { slices, summary, ms } = await classifier.classifyScan(fileOrFiles);
-    return { slices, summary, ms };
+    const { slices, summary, ms, timings } = await classifier.classifyScan(fileOrFiles);
+    return { slices, summary, ms, timings };
   },
   /** -> {numTensors, numBytes, backend}. */
   memory: () => classifier.memory(),
