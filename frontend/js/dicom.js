@@ -46,13 +46,17 @@ export function isDicom(bytes) {
 
 /** numpy.percentile(values, q) with method="linear", for already sorted values. */
 export function percentileSorted(sorted, q) {
-  const n = sorted.length;
+  return percentileOf(sorted.length, q, (i) => sorted[i]);
+}
+
+/** numpy.percentile with method="linear" of n values, `smallest(i)` giving the i-th smallest. */
+export function percentileOf(n, q, smallest) {
   const virtualIndex = (n - 1) * (q / 100);
-  if (virtualIndex >= n - 1) return sorted[n - 1];
-  if (virtualIndex < 0) return sorted[0];
+  if (virtualIndex >= n - 1) return smallest(n - 1);
+  if (virtualIndex < 0) return smallest(0);
   const previous = Math.floor(virtualIndex);
-  const a = sorted[previous];
-  const b = sorted[previous + 1];
+  const a = smallest(previous);
+  const b = smallest(previous + 1);
   const gamma = virtualIndex - previous;
   // numpy's _lerp: the formula that is exact at the nearer end.
   const difference = b - a;

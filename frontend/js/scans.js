@@ -7,9 +7,6 @@ import { MAX_VOXELS, VolumeError, scaledAxialSlices } from "./volume.js";
 
 const named = (file, fallback) => (typeof file?.name === "string" && file.name ? file.name : fallback);
 
-/** True when the Blob is a NIfTI volume by its content. */
-export const isNiftiFile = looksLikeNifti;
-
 /**
  * A NIfTI Blob, or the Blobs of one DICOM series (any order) -> {name, volume: {slices, count,
  * rows, columns}, notes}. Throws VolumeError with a sentence naming the file or series.

@@ -9,7 +9,7 @@ import { heatmapRgba } from "./explain.js";
 import { looksLikeNifti } from "./nifti.js";
 import { percent } from "./results.js";
 import { scanCsv, summaryText } from "./scanresults.js";
-import { seriesUid } from "./series.js";
+import { groupSeries, seriesUid } from "./series.js";
 import { askServer } from "./verify.js";
 
 const STRIP_HEIGHT = 64;
@@ -28,7 +28,7 @@ function download(text, filename) {
 export async function splitScans(files) {
   const scans = [];
   const images = [];
-  const series = new Map();
+  const dicoms = [];
   for (const file of files) {
     const head = new Uint8Array(await file.slice(0, 132).arrayBuffer());
     if (isDicom(head)) {
@@ -39,8 +39,7 @@ export async function splitScans(files) {
         // An unreadable DICOM file goes the image way, which says why it cannot be read.
       }
       if (uid) {
-        if (!series.has(uid)) series.set(uid, []);
-        series.get(uid).push(file);
+        dicoms.push({ uid, file });
         continue;
       }
     } else if (await looksLikeNifti(file)) {
@@ -49,7 +48,8 @@ export async function splitScans(files) {
     }
     images.push(file);
   }
-  for (const group of series.values()) {
+  for (const { items } of groupSeries(dicoms)) {
+    const group = items.map((item) => item.file);
     if (group.length < 2) {
       images.push(...group);
       continue;

@@ -181,13 +181,12 @@ export function readSeries(files, label = "the series") {
   return { data, shape: [columns, rows, sorted.length], affine, notes };
 }
 
-/** Groups files (Uint8Array each) by SeriesInstanceUID: [{uid, files: [{name, bytes}]}], in first-seen order. */
-export function groupSeries(files) {
+/** Groups items ({uid, ...}) by their SeriesInstanceUID: [{uid, items}], in first-seen order. */
+export function groupSeries(items) {
   const groups = new Map();
-  for (const file of files) {
-    const uid = seriesUid(file.bytes, file.name);
-    if (!groups.has(uid)) groups.set(uid, { uid, files: [] });
-    groups.get(uid).files.push(file);
+  for (const item of items) {
+    if (!groups.has(item.uid)) groups.set(item.uid, { uid: item.uid, items: [] });
+    groups.get(item.uid).items.push(item);
   }
   return [...groups.values()];
 }

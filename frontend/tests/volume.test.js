@@ -8,7 +8,7 @@ import { PATIENT_NAME, makeDicom } from "./helpers/dicom-writer.js";
 import { DESCRIPTION, gzip, makeNifti } from "./helpers/nifti-writer.js";
 import { inflate, looksLikeNifti, readNifti } from "../js/nifti.js";
 import { readScan } from "../js/scans.js";
-import { groupSeries, readSeries } from "../js/series.js";
+import { groupSeries, readSeries, seriesUid } from "../js/series.js";
 import { axialLayout, hasHead, scaledAxialSlices, sliceImage } from "../js/volume.js";
 
 const SHAPE = [4, 5, 3];
@@ -169,10 +169,13 @@ test("series refusals: gaps, mixed series, no position at all, one slice", async
 test("groupSeries sorts files into their series", async () => {
   const voxels = Array.from({ length: COUNT }, (_, i) => i + 1);
   const files = [...seriesFiles(voxels, { uid: "1.1" }), ...seriesFiles(voxels, { uid: "2.2" })];
-  const read = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })));
-  const groups = groupSeries(read);
-  assert.deepEqual(groups.map((g) => [g.uid, g.files.length]), [["1.1", 3], ["2.2", 3]]);
-  assert.equal(readSeries(groups[1].files).shape.join("x"), "4x5x3");
+  const read = await Promise.all(files.map(async (f) => {
+    const bytes = new Uint8Array(await f.arrayBuffer());
+    return { name: f.name, bytes, uid: seriesUid(bytes, f.name) };
+  }));
+  const groups = groupSeries([read[3], read[0], read[4], read[1], read[5], read[2]]);
+  assert.deepEqual(groups.map((g) => [g.uid, g.items.length]), [["2.2", 3], ["1.1", 3]]);
+  assert.equal(readSeries(groups[1].items).shape.join("x"), "4x5x3");
 });
 
 test("the head rule skips slices that are nearly empty", async () => {
