@@ -11,7 +11,6 @@ import numpy as np
 
 from tests.conftest import real_data
 from tests.e2e.harness import PAGE_TIMEOUT_MS, PNG_TOLERANCE, open_app, some_slices, wait_until_offline_ready
-from tests.test_site_volumes import keras_on_slices
 from tests.test_volumes import expected_slices
 from tests.volume_samples import FAKE_PATIENT, brats_path, brats_patients, dicom_series, head_phantom, nifti_bytes
 from training.volumes import Volume
@@ -36,12 +35,22 @@ def classify_scan(app, files: list[tuple[str, bytes]]) -> dict:
     return answer
 
 
-def assert_equals_keras(answer: dict, slices: np.ndarray, labels: list[str]) -> None:
+def keras_on_slices(keras, slices: np.ndarray) -> np.ndarray:
+    """Keras's probabilities for uint8 slices [n, h, w] on the image path (training.images)."""
+    from training.images import resize_bilinear
+
+    shape = keras.metadata["input"]
+    batch = np.stack([resize_bilinear(s.astype(np.float32)[..., None], shape["height"], shape["width"])
+                      for s in slices])
+    return np.asarray(keras.model(batch, training=False))
+
+
+def assert_equals_keras(keras, answer: dict, slices: np.ndarray, labels: list[str]) -> None:
     """The page's per-slice answers against Keras on the slices nibabel reads."""
     head = Volume(slices).has_head()
     indices = [s["index"] for s in answer["slices"]]
     assert indices == np.flatnonzero(head).tolist()
-    expected = keras_on_slices(slices[indices])
+    expected = keras_on_slices(keras, slices[indices])
     got = np.array([[s["probabilities"][label] for label in labels] for s in answer["slices"]])
     assert np.max(np.abs(got - expected)) <= PNG_TOLERANCE
     assert [s["label"] for s in answer["slices"]] == [labels[i] for i in expected.argmax(axis=1)]
@@ -50,7 +59,7 @@ def assert_equals_keras(answer: dict, slices: np.ndarray, labels: list[str]) -> 
     assert answer["tensorsAfter"] == answer["tensorsBefore"], "classifying a scan left tensors behind"
 
 
-def test_brats_volume_and_its_dicom_series_equal_keras_and_send_nothing(app):
+def test_brats_volume_and_its_dicom_series_equal_keras_and_send_nothing(app, keras):
     real_data("volumes/brats2018")
     path = brats_path(brats_patients()[1], "t1ce")
     data = path.read_bytes()
@@ -58,13 +67,13 @@ def test_brats_volume_and_its_dicom_series_equal_keras_and_send_nothing(app):
     wait_until_offline_ready(app)  # the service worker's caching is part of loading
     mark = app.mark()
     volume_answer = classify_scan(app, [(path.name, data)])
-    assert_equals_keras(volume_answer, slices, app.labels)
+    assert_equals_keras(keras, volume_answer, slices, app.labels)
 
     import nibabel as nib
     series = dicom_series(np.asarray(nib.load(path).dataobj, dtype=np.float64))
     random.Random(2).shuffle(series)
     series_answer = classify_scan(app, series)
-    assert_equals_keras(series_answer, slices, app.labels)
+    assert_equals_keras(keras, series_answer, slices, app.labels)
     sent, served = app.requests_since(mark)
     assert not sent and not served, f"requests while classifying scans: {sent} {served}"
 
