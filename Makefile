@@ -65,7 +65,8 @@ bench-api: install static chromium
 	$(SITE_ENV); $(PY) -m bench.api_bench --agreement 200 --report reports/bench-api.md
 
 # Everything in one run: the page (headless Chromium), native Keras on the same model and images
-# (the page/native ratio) and the API under load; writes reports/bench.md.
+# (the page/native ratio), the API under load and a whole NIfTI volume in the page
+# (bench/volume_bench.py); writes reports/bench.md.
 bench: install static chromium
 	$(SITE_ENV); $(PY) -m bench.run_all --report reports/bench.md
 

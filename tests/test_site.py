@@ -337,16 +337,22 @@ def test_predict_answers_in_the_design_shape(client):
 _keras_models: dict = {}
 
 
-def keras_probabilities(data: bytes, model_dir: Path = MODEL_DIR) -> np.ndarray:
-    """What Keras itself says for these bytes: training.images' array through model.predict."""
-    from training.images import load_model_input
+def keras_model(model_dir: Path = MODEL_DIR):
+    """model_dir's model.h5 in Keras, loaded once per test session."""
     from training.models import load_model
 
     if model_dir not in _keras_models:
         _keras_models[model_dir] = load_model(str(model_dir / "model.h5"))
+    return _keras_models[model_dir]
+
+
+def keras_probabilities(data: bytes, model_dir: Path = MODEL_DIR) -> np.ndarray:
+    """What Keras itself says for these bytes: training.images' array through model.predict."""
+    from training.images import load_model_input
+
     shape = METADATA["input"]
     array = load_model_input(data, shape["height"], shape["width"], shape["channels"])
-    return _keras_models[model_dir].predict(array[None], verbose=0)[0]
+    return keras_model(model_dir).predict(array[None], verbose=0)[0]
 
 
 def probabilities_of(response) -> np.ndarray:

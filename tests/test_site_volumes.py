@@ -9,23 +9,19 @@ import pytest
 
 from tests.conftest import real_data
 from tests.test_site import (LABELS, METADATA, assert_error, client, django_test_environment,  # noqa: F401
-                             site, upload)
+                             keras_model, site, upload)
 from tests.test_volumes import expected_slices, header_with_dims
 from tests.volume_samples import brats_path, brats_patients, head_phantom, nifti_bytes
 
 
 def keras_on_slices(slices: np.ndarray) -> np.ndarray:
     """Keras's probabilities for uint8 slices [n, h, w], through the image path of training.images."""
-    from tests.test_site import MODEL_DIR, _keras_models
     from training.images import resize_bilinear
-    from training.models import load_model
 
-    if MODEL_DIR not in _keras_models:
-        _keras_models[MODEL_DIR] = load_model(str(MODEL_DIR / "model.h5"))
     shape = METADATA["input"]
     batch = np.stack([resize_bilinear(s.astype(np.float32)[..., None], shape["height"], shape["width"])
                       for s in slices])
-    return _keras_models[MODEL_DIR].predict(batch, verbose=0)
+    return keras_model().predict(batch, verbose=0)
 
 
 def test_brats_volume_per_slice_equals_keras(client):

@@ -14,6 +14,8 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
 
 from training.volumes import MAX_VOXELS, Volume, VolumeError, scale_to_grey, to_axial
 
@@ -55,9 +57,6 @@ def _first_item(ds, path):
 
 
 def read_frames(data: bytes, name: str, file_index: int) -> list[Frame]:
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, OSError, ValueError) as err:

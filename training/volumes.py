@@ -17,7 +17,10 @@ import io
 import zlib
 from dataclasses import dataclass, field
 
+import nibabel as nib
 import numpy as np
+
+from training.images import resize_bilinear
 
 PERCENTILE = 99.5
 # Refusals before memory is spent: a header promising more voxels or larger slices than this is
@@ -112,8 +115,6 @@ def inflate(data: bytes, name: str, limit: int = MAX_INFLATED_BYTES) -> bytes:
 
 def load_nifti(data: bytes, name: str = "volume", max_voxels: int = MAX_VOXELS) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """NIfTI bytes -> (float64 voxels [i, j, k], its 4x4 voxel-to-RAS affine, notes)."""
-    import nibabel as nib
-
     raw = inflate(data, name, inflate_limit(max_voxels)) if is_gzip(data) else data
     version = nifti_version(raw)
     if version is None:
@@ -225,8 +226,6 @@ def read_volume(data: bytes, name: str = "volume", max_voxels: int = MAX_VOXELS)
 def model_inputs(volume: Volume, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices of the slices with enough head, their model inputs float32 [n, height, width, 1]):
     each slice takes the image path (a gray image, bilinear resize, raw 0-255)."""
-    from training.images import resize_bilinear
-
     indices = np.flatnonzero(volume.has_head())
     if indices.size == 0:
         return indices, np.zeros((0, height, width, 1), np.float32)
@@ -237,7 +236,7 @@ def model_inputs(volume: Volume, height: int, width: int) -> tuple[np.ndarray, n
 def summarize(indices, tumor_probabilities, total: int, notes: list[str], threshold: float = 0.5,
               top: int = 3) -> dict:
     """What a scan's per-slice results add up to (not a diagnosis): the slices most likely to show
-    a tumour, and how many are at or above the threshold. frontend/js/scan.js is its twin."""
+    a tumour, and how many are at or above the threshold. frontend/js/scanresults.js is its twin."""
     ranked = sorted(zip(indices, tumor_probabilities), key=lambda pair: (-pair[1], pair[0]))
     return {
         "slices": int(total),
