@@ -10,7 +10,7 @@ VENDOR_STAMP := frontend/vendor/.installed
 # TensorFlow's C++ start-up chatter hides the output that matters.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install serve test test-python test-js chromium bench static clean
+.PHONY: install serve test test-python test-js chromium bench static clean screenshots
 
 install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -72,3 +72,8 @@ bench: install static chromium
 
 clean:
 	rm -rf $(VENV) node_modules frontend/vendor site/staticfiles
+
+# The page in each state it can be in (tests/e2e), as reports/screenshots/<state>.png: the
+# committed screenshots. `make test` writes the same shots to the ignored .cache/screenshots.
+screenshots: install chromium static
+	MRI_SCREENSHOTS=$(CURDIR)/reports/screenshots $(PY) -m pytest -q tests/e2e -k "screenshot or keras_label or page_"

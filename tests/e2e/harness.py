@@ -56,6 +56,9 @@ JPEG_TOLERANCE = 0.02
 
 # Figures measured by the tests, printed in the terminal summary (page vs Keras, page vs API).
 FIGURES: dict[str, str] = {}
+# Screenshots of the page's states: an ignored folder, so `make test` leaves the tree clean;
+# `make screenshots` points this at reports/screenshots to refresh the committed ones.
+SCREENSHOTS = Path(os.environ.get("MRI_SCREENSHOTS") or REPO / ".cache" / "screenshots")
 
 
 # ------------------------------------------------------------------------------------ the server
@@ -270,6 +273,19 @@ class App:
         result = self.page.evaluate(CLASSIFY, [base64.b64encode(data).decode("ascii"), name])
         assert "error" not in result, f"the page could not classify {name}: {result['error']}"
         return result
+
+
+def screenshot(app: App, state: str, first: str, last: str | None = None) -> None:
+    """The page from element #first to #last (default: the same), as SCREENSHOTS/<state>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    app.page.locator(f"#{first}").scroll_into_view_if_needed()
+    clip = app.page.evaluate("""([first, last]) => {
+        const top = document.getElementById(first).getBoundingClientRect();
+        const bottom = document.getElementById(last).getBoundingClientRect();
+        return { x: 0, y: top.top + window.scrollY - 8, width: document.documentElement.clientWidth,
+                 height: Math.min(bottom.bottom - top.top + 16, 1400) };
+    }""", [first, last or first])
+    app.page.screenshot(path=SCREENSHOTS / f"{state}.png", clip=clip, full_page=True)
 
 
 def mime_type(name: str, data: bytes) -> str:

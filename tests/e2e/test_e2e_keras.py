@@ -12,10 +12,7 @@ import re
 
 import numpy as np
 
-from tests.conftest import REPO
-from tests.e2e.harness import FIGURES, JPEG_TOLERANCE, PNG_TOLERANCE, margin, max_difference, top
-
-SCREENSHOT = REPO / "reports" / "screenshot.png"
+from tests.e2e.harness import FIGURES, JPEG_TOLERANCE, PNG_TOLERANCE, margin, max_difference, screenshot, top
 
 # The browser's JPEG decoding, as the page does it (decode.js: createImageBitmap, no colour
 # conversion) -> base64 RGBA.
@@ -58,14 +55,7 @@ def test_the_page_shows_keras_label_for_each_uploaded_file(app, real_samples, ke
         return c.width > 0 && c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v > 0); }""")
     caption = app.page.inner_text("#heatmap-caption")
     assert heat or caption.startswith("Hiding any part"), f"no heatmap drawn; caption: {caption}"
-    app.page.locator("#results-panel").scroll_into_view_if_needed()
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    app.page.screenshot(path=SCREENSHOT, clip=app.page.evaluate("""() => {
-        const top = document.getElementById('results-panel').getBoundingClientRect();
-        const bottom = document.getElementById('detail').getBoundingClientRect();
-        return { x: 0, y: top.top + window.scrollY - 8, width: document.documentElement.clientWidth,
-                 height: Math.min(bottom.bottom - top.top + 16, 1400) };
-    }"""), full_page=True)
+    screenshot(app, "batch", "results-panel", "detail")
 
 
 def test_window_classifier_gives_keras_probabilities(app, real_samples, keras):

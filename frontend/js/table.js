@@ -1,0 +1,94 @@
+// The results table: one row per file, sortable, with the batch's progress, CSV export and Clear.
+import { resultsCsv } from "./csv.js";
+import { $, announce, element, seconds } from "./dom.js";
+import { percent, sortRows, tumourVerdict } from "./results.js";
+import { state } from "./state.js";
+
+/** Builds `row.tr`; `onSelect(row)` runs when its file name is pressed. */
+export function buildRow(row, onSelect) {
+  const tr = element("tr");
+  const link = element("button", { className: "row-link", text: row.name, attrs: { type: "button" } });
+  link.addEventListener("click", () => onSelect(row));
+  row.link = link;
+  tr.append(element("td", {}, [link]), element("td"), element("td"), element("td"), element("td", { className: "numeric" }));
+  row.tr = tr;
+  updateRow(row);
+}
+
+export function updateRow(row) {
+  const [nameCell, verdictCell, typeCell, confidenceCell, msCell] = row.tr.cells;
+  nameCell.replaceChildren(row.link);
+  if (row.status === "error") {
+    nameCell.append(element("div", { className: "status-error", text: row.error }));
+    verdictCell.replaceChildren(element("span", { className: "status-error", text: "Could not be read" }));
+    [typeCell, confidenceCell, msCell].forEach((cell) => cell.replaceChildren());
+    return;
+  }
+  if (!row.result) {
+    verdictCell.textContent = row.status === "running" ? "Classifying…" : "Waiting…";
+    [typeCell, confidenceCell, msCell].forEach((cell) => cell.replaceChildren());
+    return;
+  }
+  const verdict = tumourVerdict(row.result, state.metadata);
+  if (row.result.uncertain) nameCell.append(" ", element("span", { className: "flag", text: "uncertain" }));
+  verdictCell.replaceChildren(element("span", {
+    className: verdict.tumour ? "status-tumour" : "status-clear",
+    text: `${verdict.headline} · ${percent(row.result.tumorProbability)}`,
+  }));
+  typeCell.textContent = row.result.label;
+  confidenceCell.textContent = percent(verdict.confidence);
+  msCell.textContent = row.result.ms.toFixed(1);
+}
+
+export function updateProgress() {
+  const { rows } = state;
+  const finished = rows.filter((r) => r.status === "done" || r.status === "error").length;
+  const failed = rows.filter((r) => r.status === "error").length;
+  const progress = $("progress");
+  progress.max = Math.max(rows.length, 1);
+  progress.value = finished;
+  const parts = [`${finished} of ${rows.length} done`];
+  if (failed) parts.push(`${failed} could not be read`);
+  if (rows.length) parts.push(seconds(performance.now() - state.batchStarted));
+  $("progress-label").textContent = rows.length ? parts.join(" · ") : "No images yet.";
+  $("export-csv").disabled = finished === 0;
+}
+
+export function applySort() {
+  if (!state.sort) return;
+  $("results-body").append(...sortRows(state.rows, state.sort.key, state.sort.direction).map((row) => row.tr));
+}
+
+export function wireTable() {
+  for (const th of document.querySelectorAll("#results th[data-key]")) {
+    th.querySelector("button").addEventListener("click", () => {
+      const key = th.dataset.key;
+      const direction = state.sort?.key === key ? -state.sort.direction : 1;
+      state.sort = { key, direction };
+      for (const other of document.querySelectorAll("#results th[data-key]")) other.setAttribute("aria-sort", "none");
+      th.setAttribute("aria-sort", direction === 1 ? "ascending" : "descending");
+      applySort();
+    });
+  }
+
+  $("export-csv").addEventListener("click", () => {
+    const ordered = state.sort ? sortRows(state.rows, state.sort.key, state.sort.direction) : state.rows;
+    // A byte-order mark so that spreadsheet programs read UTF-8 file names correctly.
+    const blob = new Blob(["\uFEFF", resultsCsv(ordered, state.metadata.labels)], { type: "text/csv;charset=utf-8" });
+    const link = element("a", { attrs: { href: URL.createObjectURL(blob), download: "mri-classification.csv" } });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  });
+
+  $("clear").addEventListener("click", () => {
+    state.queue.length = 0;
+    state.rows.length = 0;
+    state.selected = null;
+    $("results-body").replaceChildren();
+    $("results-panel").hidden = true;
+    $("detail").hidden = true;
+    $("clear").disabled = true;
+    updateProgress();
+    announce("Cleared.");
+  });
+}
