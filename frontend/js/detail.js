@@ -1,7 +1,7 @@
 // The detail panel of the selected file: preview, verdict, class probabilities, timing, frame box.
 import { $, element, probabilityBar } from "./dom.js";
 import { clearCanvas, offerHeatmap } from "./heatmap.js";
-import { percent, tumourVerdict } from "./results.js";
+import { cutoffSentence, percent, tumourVerdict } from "./results.js";
 import { state } from "./state.js";
 
 export function select(row, { focus = false } = {}) {
@@ -15,15 +15,23 @@ export function select(row, { focus = false } = {}) {
   if (focus) $("detail-heading").focus();
 }
 
+const LEVEL_CLASS = { likely: "tumour", possible: "possible", none: "clear", "not-mri": "not-mri" };
+
 export function showDetail(row) {
   const { metadata } = state;
-  const error = $("detail-error");
-  error.hidden = row.status !== "error";
-  error.textContent = row.error ?? "";
+  const failed = row.status === "error";
   const result = row.result;
-  $("verdict").textContent = result ? "" : row.status === "error" ? "Could not be read" : "Classifying…";
+  // A file that could not be read shows its reason and nothing else: no image, no controls.
+  $("viewer").hidden = failed;
+  $("verify-section").hidden = failed;
+  $("detail-error").hidden = !failed;
+  $("detail-error").textContent = row.error ?? "";
+  $("verdict").textContent = result ? "" : failed ? "Could not be read" : "Classifying…";
   $("verdict").className = "verdict";
   $("verdict-detail").textContent = "";
+  $("reasons").hidden = true;
+  $("cutoffs").hidden = true;
+  $("probabilities").hidden = true;
   $("bars").replaceChildren();
   $("timing").textContent = "";
   $("warnings").hidden = true;
@@ -33,23 +41,40 @@ export function showDetail(row) {
   $("frame").max = row.frames;
   $("frame").value = (row.frame ?? 0) + 1;
   $("frame-count").textContent = `(of ${row.frames})`;
+  $("heatmap-caption").textContent = "";
+  $("opacity-control").hidden = true;
+  $("label-control").hidden = true;
   clearCanvas($("heatmap"));
-  if (row.status === "error") {
-    clearCanvas($("preview"));
-    return;
-  }
+  if (failed) return;
   drawPreview(row);
   if (!result) return;
   const verdict = tumourVerdict(result, metadata);
   $("verdict").textContent = verdict.headline;
-  $("verdict").classList.add(verdict.tumour ? "tumour" : "clear");
-  $("verdict-detail").textContent = `Tumour probability ${percent(result.tumorProbability)}` +
-    (verdict.likelyType ? `; likely type: ${verdict.likelyType} (${percent(result.probabilities[verdict.likelyType])}).` : ".");
-  $("warning-list").replaceChildren(...result.warnings.map((w) => element("li", { text: w })));
-  $("warnings").hidden = !result.uncertain;
+  $("verdict").classList.add(LEVEL_CLASS[verdict.level]);
+  const notMri = verdict.level === "not-mri";
+  if (notMri) {
+    $("verdict-detail").textContent = "The model was trained on brain MRI slices only, so its answer here means nothing:";
+    $("reasons").replaceChildren(...result.reasons.map((reason) => element("li", { text: reason })));
+    $("reasons").hidden = false;
+  } else {
+    $("verdict-detail").textContent = `Tumour probability ${percent(result.tumorProbability)}` +
+      (verdict.likelyType ? `; likely type: ${verdict.likelyType} (probability ${percent(verdict.typeProbability)}).` : ".");
+    $("cutoffs").textContent = cutoffSentence(metadata);
+    $("cutoffs").hidden = false;
+    const unsure = result.warnings.filter((w, i) => result.flags[i] === "low-confidence");
+    $("warning-list").replaceChildren(...unsure.map((w) => element("li", { text: w })));
+    $("warnings").hidden = unsure.length === 0;
+  }
+  // For a not-MRI image the probabilities stay available, folded away.
+  $("probabilities").hidden = false;
+  $("probabilities").open = !notMri;
+  $("probabilities").querySelector("h3").textContent = notMri ? "The model's probabilities anyway" : "Class probabilities";
   $("bars").replaceChildren(...metadata.labels.map((label) => probabilityBar(label, result)));
   $("timing").textContent = `Classified in ${result.ms.toFixed(1)} ms in this browser ` +
     `(decoding ${result.timings.decode.toFixed(1)} ms, model ${result.timings.inference.toFixed(1)} ms).`;
+  if (notMri) return; // no heatmap of an answer that means nothing
+  $("opacity-control").hidden = false;
+  $("label-control").hidden = false;
   offerHeatmap(row);
 }
 

@@ -17,15 +17,19 @@ export function clearCanvas(canvas) {
   canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
 }
 
-/** Draws the selected row's heatmap now when that is quick (or cached), else offers a button. */
+/**
+ * Draws the selected row's heatmap now when that is quick (or cached), else offers a button. It
+ * explains the likely tumour type when there is one, else the top class.
+ */
 export function offerHeatmap(row) {
   const { result } = row;
   const { metadata, inferenceMs } = state;
-  $("explain-label").value = result.label;
+  const label = result.likelyType ?? result.label;
+  $("explain-label").value = label;
   const typical = [...inferenceMs].sort((a, b) => a - b)[Math.floor(inferenceMs.length / 2)] ?? result.timings.inference;
   const estimate = occlusionPasses(metadata.input.height, metadata.input.width) * typical;
-  if (row.explanations.has(`${row.frame}:${result.label}`) || estimate < AUTO_EXPLAIN_MS) {
-    drawExplanation(row, result.label);
+  if (row.explanations.has(`${row.frame}:${label}`) || estimate < AUTO_EXPLAIN_MS) {
+    drawExplanation(row, label);
   } else {
     $("heatmap-caption").textContent = `The heatmap takes up to ${seconds(estimate)} on this browser's backend.`;
     $("explain").hidden = false;

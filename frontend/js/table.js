@@ -10,33 +10,39 @@ export function buildRow(row, onSelect) {
   const link = element("button", { className: "row-link", text: row.name, attrs: { type: "button" } });
   link.addEventListener("click", () => onSelect(row));
   row.link = link;
-  tr.append(element("td", {}, [link]), element("td"), element("td"), element("td"), element("td", { className: "numeric" }));
+  tr.append(element("td", {}, [link]), element("td"), element("td", { className: "numeric" }), element("td"),
+    element("td", { className: "numeric" }));
   row.tr = tr;
   updateRow(row);
 }
 
+const LEVEL_CLASS = { likely: "status-tumour", possible: "status-possible", none: "status-clear", "not-mri": "status-notmri" };
+// The table's short form of the not-MRI level; the detail panel gives the reasons.
+const SHORT_HEADLINE = { "not-mri": "No result: not an MRI slice?" };
+
 export function updateRow(row) {
-  const [nameCell, verdictCell, typeCell, confidenceCell, msCell] = row.tr.cells;
+  const [nameCell, verdictCell, tumourCell, typeCell, msCell] = row.tr.cells;
   nameCell.replaceChildren(row.link);
+  const rest = [tumourCell, typeCell, msCell];
   if (row.status === "error") {
     nameCell.append(element("div", { className: "status-error", text: row.error }));
     verdictCell.replaceChildren(element("span", { className: "status-error", text: "Could not be read" }));
-    [typeCell, confidenceCell, msCell].forEach((cell) => cell.replaceChildren());
+    rest.forEach((cell) => cell.replaceChildren());
     return;
   }
   if (!row.result) {
     verdictCell.textContent = row.status === "running" ? "Classifying…" : "Waiting…";
-    [typeCell, confidenceCell, msCell].forEach((cell) => cell.replaceChildren());
+    rest.forEach((cell) => cell.replaceChildren());
     return;
   }
   const verdict = tumourVerdict(row.result, state.metadata);
-  if (row.result.uncertain) nameCell.append(" ", element("span", { className: "flag", text: "uncertain" }));
+  const lowConfidence = row.result.flags?.includes("low-confidence") && verdict.level !== "not-mri";
+  if (lowConfidence) nameCell.append(" ", element("span", { className: "flag", text: "uncertain" }));
   verdictCell.replaceChildren(element("span", {
-    className: verdict.tumour ? "status-tumour" : "status-clear",
-    text: `${verdict.headline} · ${percent(row.result.tumorProbability)}`,
-  }));
-  typeCell.textContent = row.result.label;
-  confidenceCell.textContent = percent(verdict.confidence);
+    className: LEVEL_CLASS[verdict.level], text: SHORT_HEADLINE[verdict.level] ?? verdict.headline }));
+  const shown = verdict.level !== "not-mri";
+  tumourCell.textContent = shown ? percent(row.result.tumorProbability) : "–";
+  typeCell.textContent = verdict.likelyType ? `${verdict.likelyType} · ${percent(verdict.typeProbability)}` : "–";
   msCell.textContent = row.result.ms.toFixed(1);
 }
 

@@ -250,12 +250,13 @@ class App:
             arg=count, timeout=PAGE_TIMEOUT_MS)
 
     def rows(self) -> dict[str, dict]:
-        """The results table: file name -> {verdict, type, confidence, ms, error}."""
+        """The results table: file name -> {verdict, tumour, type, ms, error, note}."""
         rows = self.page.evaluate("""() => [...document.querySelectorAll('#results-body tr')].map((tr) => ({
             name: tr.cells[0].querySelector('.row-link').textContent,
             error: tr.cells[0].querySelector('.status-error')?.textContent ?? null,
-            verdict: tr.cells[1].textContent, type: tr.cells[2].textContent,
-            confidence: tr.cells[3].textContent, ms: tr.cells[4].textContent}))""")
+            note: [...tr.cells[0].querySelectorAll('.row-note')].map((n) => n.textContent).join(' ') || null,
+            verdict: tr.cells[1].textContent, tumour: tr.cells[2].textContent,
+            type: tr.cells[3].textContent, ms: tr.cells[4].textContent}))""")
         return {row.pop("name"): row for row in rows}
 
     def wait_for_heatmap(self) -> None:
@@ -395,11 +396,46 @@ class KerasReference:
         self.model = load_model(str(MODEL_DIR / "model.h5"))
         self._load = load_model_input
 
+    def probabilities_of_files(self, paths: list[Path]) -> list[dict[str, float]]:
+        """Keras's answers for many files at once (one batched call)."""
+        shape = self.metadata["input"]
+        x = np.stack([self._load(p.read_bytes(), shape["height"], shape["width"], shape["channels"], p.name) for p in paths])
+        return [dict(zip(self.metadata["labels"], map(float, row))) for row in np.asarray(self.model.predict(x, verbose=0))]
+
     def probabilities(self, data: bytes, name: str) -> dict[str, float]:
         shape = self.metadata["input"]
         x = self._load(data, shape["height"], shape["width"], shape["channels"], name)
         p = np.asarray(self.model(x[None], training=False))[0]
         return dict(zip(self.metadata["labels"], map(float, p)))
+
+
+LEVEL_HEADLINES = {"likely": "Tumour likely", "possible": "Possible tumour: look closely", "none": "No tumour found"}
+
+
+def decision(metadata: dict) -> tuple[float, float]:
+    """(tumour, possible) cut-offs the page applies: metadata.json's "decision", or its defaults."""
+    d = metadata.get("decision") or {}
+    return d.get("tumor_threshold", 0.5), d.get("possible_threshold", 0.3)
+
+
+def expected_level(probabilities: dict[str, float], metadata: dict) -> str:
+    """The result level of an MRI-like image with these Keras probabilities."""
+    tumour, possible = decision(metadata)
+    p = 1 - probabilities[metadata["no_tumor_label"]]
+    return "likely" if p >= tumour else "possible" if p >= possible else "none"
+
+
+def shown_percent(text: str) -> tuple[float, float]:
+    """A percentage as the page shows it ("12.3 %", "> 99.9 %", "< 0.1 %") -> the (low, high)
+    interval of probabilities it stands for."""
+    m = re.search(r"([<>])?\s*([\d.]+)\s*%", text)
+    value = float(m.group(2)) / 100
+    step = 10 ** -len(m.group(2).partition(".")[2]) / 100
+    if m.group(1) == ">":
+        return value, 1.0
+    if m.group(1) == "<":
+        return 0.0, value
+    return value - step / 2, value + step / 2
 
 
 def top(probabilities: dict[str, float]) -> str:

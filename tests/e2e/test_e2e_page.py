@@ -2,7 +2,11 @@
 result levels, failures, folder imports, multi-frame files, phones and the keyboard."""
 from __future__ import annotations
 
-from tests.e2e.harness import some_slices
+import pytest
+from PIL import Image, ImageDraw
+
+from tests.conftest import DATA_DIR
+from tests.e2e.harness import decision, png_bytes, screenshot, some_slices
 
 
 def test_a_batch_and_its_heatmap_leave_no_tensor_behind(app):
@@ -17,3 +21,96 @@ def test_a_batch_and_its_heatmap_leave_no_tensor_behind(app):
     after = app.page.evaluate("window.classifier.memory()")
     assert after["numTensors"] == before["numTensors"], (before, after)
     assert after["numBytes"] == before["numBytes"], (before, after)
+
+
+def detail(app) -> dict:
+    """What the detail panel shows: visible parts and their text."""
+    return app.page.evaluate("""() => {
+        const shown = (id) => { const e = document.getElementById(id); return !!e && !e.closest('[hidden]'); };
+        const text = (id) => document.getElementById(id).textContent.trim();
+        return { verdict: text('verdict'), detail: text('verdict-detail'), reasons: text('reasons'),
+                 cutoffs: shown('cutoffs') ? text('cutoffs') : null, error: shown('detail-error') ? text('detail-error') : null,
+                 viewer: shown('viewer'), verify: shown('verify-section'), probabilities: shown('probabilities'),
+                 probabilitiesOpen: document.getElementById('probabilities').open, caption: text('heatmap-caption'),
+                 explain: shown('explain'), warnings: shown('warnings'), verdictClass: document.getElementById('verdict').className };
+    }""")
+
+
+def test_a_borderline_slice_says_possible_tumour_with_the_cut_offs(app, keras):
+    """A real slice whose Keras tumour probability lies in the middle band (found here, not
+    written down) is shown as "possible tumour", with the cut-offs beside it."""
+    tumour_cut, possible_cut = decision(keras.metadata)
+    found = None
+    for collection in ("brain-mri-yes-no", "brain-mri-lgg-flair", "brain-mri-4class"):
+        root = DATA_DIR / collection
+        if not root.is_dir():
+            continue
+        paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in {".jpg", ".jpeg", ".png"})[:400]
+        for path, probabilities in zip(paths, keras.probabilities_of_files(paths)):
+            p = 1 - probabilities[keras.metadata["no_tumor_label"]]
+            if possible_cut + 0.03 <= p <= tumour_cut - 0.03:
+                found = path
+                break
+        if found:
+            break
+    if not found:
+        pytest.skip(f"no real slice scores between {possible_cut:.3g} and {tumour_cut:.3g} with this model")
+    png = png_bytes(Image.open(found))  # lossless, so the page and Keras read the same pixels
+    app.upload([(found.stem + ".png", png)])
+    app.wait_for_batch(1)
+    result = app.classify(found.stem + ".png", png)
+    assert result["level"] == "possible", result
+    row = app.rows()[found.stem + ".png"]
+    assert row["verdict"] == "Possible tumour: look closely", row
+    shown = detail(app)
+    assert shown["verdict"] == "Possible tumour: look closely" and "possible" in shown["verdictClass"], shown
+    assert shown["detail"].startswith("Tumour probability") and "likely type" in shown["detail"], shown
+    assert f"{round(100 * possible_cut)}" in shown["cutoffs"] and f"{round(100 * tumour_cut)}" in shown["cutoffs"], shown
+    app.wait_for_heatmap()
+    screenshot(app, "possible-tumour", "detail")
+
+
+def colour_photo() -> bytes:
+    """A colour photograph-like image of shapes on a light background: nothing like an MRI slice."""
+    image = Image.new("RGB", (320, 240), (235, 225, 200))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((40, 40, 180, 180), fill=(200, 30, 40))
+    draw.rectangle((170, 90, 290, 210), fill=(30, 90, 200))
+    draw.polygon([(100, 230), (160, 130), (220, 230)], fill=(40, 160, 60))
+    return png_bytes(image)
+
+
+def test_a_colour_photo_gets_no_verdict_only_its_reasons(app):
+    photo = colour_photo()
+    result = app.classify("photo.png", photo)
+    assert result["level"] == "not-mri" and result["reasons"], result
+    app.upload([("photo.png", photo)])
+    app.wait_for_batch(1)
+    row = app.rows()["photo.png"]
+    assert row["verdict"].startswith("No result") and row["tumour"] == "–" and row["type"] == "–", row
+    shown = detail(app)
+    assert shown["verdict"].startswith("No result"), shown
+    assert "colour" in shown["reasons"], shown
+    assert "Tumour" not in shown["verdict"] + shown["detail"] and shown["cutoffs"] is None, shown
+    # The probabilities stay available, folded away; no heatmap is offered.
+    assert shown["probabilities"] and not shown["probabilitiesOpen"], shown
+    assert shown["caption"] == "" and not shown["explain"], shown
+    screenshot(app, "not-mri", "detail")
+
+
+def test_an_unreadable_file_shows_only_its_reason(app):
+    """After a good file, a truncated JPEG: the panel holds its reason in plain words and nothing
+    of the file before (no image, no heatmap caption, no probabilities, no controls)."""
+    png, jpeg = some_slices()
+    app.upload([(png.name, png.data)])
+    app.wait_for_batch(1)
+    app.wait_for_heatmap()
+    app.upload([("truncated.jpg", jpeg.data[: len(jpeg.data) // 2])])
+    app.wait_for_batch(2)
+    shown = detail(app)
+    assert shown["verdict"] == "Could not be read", shown
+    assert shown["error"].startswith("truncated.jpg could not be read") and "export it again" in shown["error"], shown
+    assert "decoded" not in shown["error"] and "source image" not in shown["error"], shown
+    assert not shown["viewer"] and not shown["verify"] and not shown["probabilities"] and not shown["warnings"], shown
+    assert shown["caption"] == "", shown
+    screenshot(app, "unreadable-file", "detail")
