@@ -1,6 +1,6 @@
 // The detail panel of the selected file: preview, verdict, class probabilities, timing, frame box.
 import { $, element, probabilityBar } from "./dom.js";
-import { clearCanvas, offerHeatmap } from "./heatmap.js";
+import { clearCanvas, clearHeatmap, offerHeatmap } from "./heatmap.js";
 import { cutoffSentence, percent, tumourVerdict } from "./results.js";
 import { state } from "./state.js";
 
@@ -41,10 +41,9 @@ export function showDetail(row) {
   $("frame").max = row.frames;
   $("frame").value = (row.frame ?? 0) + 1;
   $("frame-count").textContent = `(of ${row.frames})`;
-  $("heatmap-caption").textContent = "";
   $("opacity-control").hidden = true;
   $("label-control").hidden = true;
-  clearCanvas($("heatmap"));
+  clearHeatmap();
   if (failed) return;
   drawPreview(row);
   if (!result) return;

@@ -1,6 +1,6 @@
 // The detail panel's heatmap: occlusion sensitivity drawn over the preview, with its controls.
 import { $, seconds } from "./dom.js";
-import { heatmapRgba, occlusionPasses } from "./explain.js";
+import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "./explain.js";
 import { state } from "./state.js";
 
 // The heatmap is computed as soon as an image is shown when it should take less than this (wasm:
@@ -15,6 +15,13 @@ function points(p) {
 
 export function clearCanvas(canvas) {
   canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+}
+
+/** No heatmap on screen: the overlay, its caption and its legend cleared. */
+export function clearHeatmap() {
+  clearCanvas($("heatmap"));
+  $("heatmap-caption").textContent = "";
+  $("heatmap-legend").hidden = true;
 }
 
 /**
@@ -65,14 +72,37 @@ async function drawExplanation(row, label) {
   // The map is made of overlapping patches; a blur of about half a patch hides their edges.
   context.filter = `blur(${((canvas.width / explanation.width) * explanation.stride) / 2}px)`;
   context.drawImage(small, 0, 0, canvas.width, canvas.height);
-  caption.textContent = peak > 0
-    ? `Heatmap for "${label}": bright where hiding a ${explanation.patch}-pixel square (of the ` +
-      `${explanation.width}-pixel input) lowered its probability most, by up to ${points(peak)}. ` +
-      `${explanation.passes} passes in ${seconds(explanation.ms)}.`
-    : `Hiding any part of the image did not lower the probability of "${label}": no region stands out.`;
+  caption.textContent = heatmapCaption(explanation, label, peak);
+  $("heatmap-legend").hidden = false;
+}
+
+// The caption says how much the brightest region matters, in a sentence.
+function heatmapCaption({ patch, width, passes, ms }, label, peak) {
+  if (peak <= 0) return `Hiding any part of the image did not lower the probability of "${label}": no region stands out.`;
+  const square = `hiding a ${patch}-pixel square (of the ${width}-pixel input)`;
+  const how = `${passes} passes in ${seconds(ms)}.`;
+  if (peak < 0.01) {
+    return `Heatmap for "${label}": ${square} changes its probability by ${points(peak)} at most, so no region ` +
+      `matters and the overlay stays nearly clear. ${how}`;
+  }
+  return `Heatmap for "${label}": the colour shows how much ${square} lowers its probability, up to ` +
+    `${points(peak)} here; full colour means ${Math.round(HEATMAP_FULL_SCALE * 100)} percentage points or more. ${how}`;
+}
+
+// The legend: the overlay's own colours from no change to the full scale.
+function drawLegend() {
+  const steps = 64;
+  const { rgba } = heatmapRgba(Float32Array.from({ length: steps }, (_, i) => (HEATMAP_FULL_SCALE * (i + 0.5)) / steps));
+  rgba[3] = Math.max(rgba[3], 1); // heatmapRgba's peak must be positive; the first step is near 0 anyway
+  const canvas = $("legend-ramp");
+  canvas.width = steps;
+  canvas.height = 1;
+  canvas.getContext("2d").putImageData(new ImageData(rgba, steps, 1), 0, 0);
+  $("legend-max").textContent = `${Math.round(HEATMAP_FULL_SCALE * 100)}+ points`;
 }
 
 export function wireHeatmap() {
+  drawLegend();
   $("opacity").addEventListener("input", (event) => {
     $("stage").style.setProperty("--overlay-opacity", String(event.target.value / 100));
   });

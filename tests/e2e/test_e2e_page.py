@@ -2,6 +2,8 @@
 result levels, failures, folder imports, multi-frame files, phones and the keyboard."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 from PIL import Image, ImageDraw
 
@@ -114,3 +116,28 @@ def test_an_unreadable_file_shows_only_its_reason(app):
     assert not shown["viewer"] and not shown["verify"] and not shown["probabilities"] and not shown["warnings"], shown
     assert shown["caption"] == "", shown
     screenshot(app, "unreadable-file", "detail")
+
+
+def test_the_heatmap_is_drawn_on_a_fixed_scale_with_a_legend(app):
+    """The overlay's strongest pixel is no stronger than its largest change allows on the fixed
+    scale (a map scaled to its own peak would be at full strength whatever the change)."""
+    png, _ = some_slices()
+    app.upload([(png.name, png.data)])
+    app.wait_for_batch(1)
+    app.wait_for_heatmap()
+    label = app.page.input_value("#explain-label")
+    peak, full_scale = app.page.evaluate("""async ([b64, name, label]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const { map } = await window.classifier.explain(new File([bytes], name), { label });
+        const { HEATMAP_FULL_SCALE } = await import('./js/explain.js');
+        return [Math.max(...map), HEATMAP_FULL_SCALE];
+    }""", [base64.b64encode(png.data).decode(), png.name, label])
+    alpha = app.page.evaluate("""() => { const c = document.getElementById('heatmap');
+        return Math.max(...c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 3)); }""")
+    assert alpha <= 255 * min(1, 1.25 * peak / full_scale) + 2, (alpha, peak)
+    caption = app.page.inner_text("#heatmap-caption")
+    assert app.page.is_visible("#heatmap-legend") and "50" in app.page.inner_text("#heatmap-legend"), caption
+    if peak >= 0.01:
+        assert "full colour means 50 percentage points or more" in caption, caption
+    else:
+        assert "nearly clear" in caption, caption
