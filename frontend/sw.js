@@ -28,6 +28,7 @@ const APP_FILES = [
   "js/dicom.js",
   "js/dom.js",
   "js/explain.js",
+  "js/files.js",
   "js/heatmap.js",
   "js/input.js",
   "js/main.js",

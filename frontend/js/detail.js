@@ -41,6 +41,8 @@ export function showDetail(row) {
   $("frame").max = row.frames;
   $("frame").value = (row.frame ?? 0) + 1;
   $("frame-count").textContent = `(of ${row.frames})`;
+  $("frame-message").hidden = true;
+  $("frame").removeAttribute("aria-invalid");
   $("opacity-control").hidden = true;
   $("label-control").hidden = true;
   clearHeatmap();
@@ -91,12 +93,21 @@ async function drawPreview(row) {
   }
 }
 
-/** The frame box of a multi-frame DICOM file: `onFrame(row, frame)` reclassifies that frame. */
+/**
+ * The frame box of a multi-frame DICOM file: `onFrame(row, frame)` reclassifies that frame; a
+ * frame the file does not have is refused with a message.
+ */
 export function wireFrameBox(onFrame) {
-  $("frame").addEventListener("change", (event) => {
+  const box = $("frame");
+  const message = $("frame-message");
+  box.addEventListener("change", () => {
     const row = state.selected;
-    const frame = Number(event.target.value) - 1;
-    if (!row || !Number.isInteger(frame) || frame < 0 || frame >= row.frames || frame === row.frame) return;
-    onFrame(row, frame);
+    if (!row) return;
+    const frame = Number(box.value) - 1;
+    const valid = box.value.trim() !== "" && Number.isInteger(frame) && frame >= 0 && frame < row.frames;
+    message.hidden = valid;
+    message.textContent = valid ? "" : `There is no frame ${box.value || "(empty)"}: this file has frames 1 to ${row.frames}.`;
+    box.setAttribute("aria-invalid", String(!valid));
+    if (valid && frame !== row.frame) onFrame(row, frame);
   });
 }

@@ -2,17 +2,18 @@
 // and a paste.
 import { $ } from "./dom.js";
 
-// Files from a drop, folders included (read recursively), skipping hidden system files.
+// Files from a drop, folders included (read recursively), skipping hidden folders (.git, ...);
+// hidden files are returned, so that the page counts them among the skipped.
 async function droppedFiles(dataTransfer) {
   const entries = [...dataTransfer.items].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
   if (!entries.length) return [...dataTransfer.files];
   const files = [];
   const walk = async (entry) => {
-    if (entry.name.startsWith(".")) return;
     if (entry.isFile) {
       files.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
       return;
     }
+    if (entry.name.startsWith(".")) return;
     const reader = entry.createReader();
     for (;;) {
       const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));

@@ -3,7 +3,7 @@
 
 export const state = {
   metadata: null,
-  rows: [], // {file, name, status, result, error, frame, frames, explanations, tr, link}
+  rows: [], // see newRow
   queue: [],
   selected: null,
   sort: null, // {key, direction}
@@ -11,9 +11,13 @@ export const state = {
   batchStarted: 0,
   classifier: null, // classifier.js's handle on the worker
   inferenceMs: [], // the model's time per image so far, for the heatmap's time estimate
+  autoSelected: false, // the selected row was picked by the page, not the user: an error may move it
+  contentKeys: new Map(), // files.contentKey -> the first row with those bytes
+  skipped: [], // paths of files left out as not images
 };
 
+/** A table row for a file. `worst`: a multi-frame file's frame with the highest concern. */
 export function newRow(file) {
   return { file, name: file.webkitRelativePath || file.name, status: "queued", result: null,
-    error: null, frame: null, frames: 1, explanations: new Map(), tr: null, link: null };
+    error: null, frame: null, frames: 1, worst: null, duplicateOf: null, explanations: new Map(), tr: null, link: null };
 }

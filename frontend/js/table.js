@@ -1,7 +1,7 @@
 // The results table: one row per file, sortable, with the batch's progress, CSV export and Clear.
 import { resultsCsv } from "./csv.js";
 import { $, announce, element, seconds } from "./dom.js";
-import { percent, sortRows, tumourVerdict } from "./results.js";
+import { LEVEL_HEADLINES, percent, sortRows, tumourVerdict } from "./results.js";
 import { state } from "./state.js";
 
 /** Builds `row.tr`; `onSelect(row)` runs when its file name is pressed. */
@@ -20,9 +20,26 @@ const LEVEL_CLASS = { likely: "status-tumour", possible: "status-possible", none
 // The table's short form of the not-MRI level; the detail panel gives the reasons.
 const SHORT_HEADLINE = { "not-mri": "No result: not an MRI slice?" };
 
+// Notes under the file name: the same bytes as another row; a multi-frame file's frames.
+function rowNotes(row) {
+  const notes = [];
+  if (row.duplicateOf) notes.push(`Same file as ${row.duplicateOf} (identical bytes).`);
+  if (row.result && row.frames > 1) {
+    let text = `Frame ${row.frame + 1} of ${row.frames} shown.`;
+    if (row.worst && row.worst.frame !== row.frame) {
+      const worst = row.worst.level === "not-mri" ? "no result" : `${LEVEL_HEADLINES[row.worst.level]}, ${percent(row.worst.tumorProbability)}`;
+      text += ` Most concerning: frame ${row.worst.frame + 1} (${worst}).`;
+    } else if (row.worst) {
+      text += " It is the most concerning frame.";
+    }
+    notes.push(text);
+  }
+  return notes.map((text) => element("div", { className: "row-note", text }));
+}
+
 export function updateRow(row) {
   const [nameCell, verdictCell, tumourCell, typeCell, msCell] = row.tr.cells;
-  nameCell.replaceChildren(row.link);
+  nameCell.replaceChildren(row.link, ...rowNotes(row));
   const rest = [tumourCell, typeCell, msCell];
   if (row.status === "error") {
     nameCell.append(element("div", { className: "status-error", text: row.error }));
@@ -90,6 +107,9 @@ export function wireTable() {
     state.queue.length = 0;
     state.rows.length = 0;
     state.selected = null;
+    state.contentKeys.clear();
+    state.skipped.length = 0;
+    $("skipped").hidden = true;
     $("results-body").replaceChildren();
     $("results-panel").hidden = true;
     $("detail").hidden = true;

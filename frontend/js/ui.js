@@ -6,6 +6,7 @@
 import { showLoadFailure, showModelInfo } from "./card.js";
 import { select, showDetail, wireFrameBox } from "./detail.js";
 import { $, announce } from "./dom.js";
+import { contentKey, skippedLine, withoutJunk } from "./files.js";
 import { wireHeatmap } from "./heatmap.js";
 import { wireInput } from "./input.js";
 import { startScanView } from "./scanview.js";
@@ -13,12 +14,19 @@ import { wireServerCheck } from "./server-check.js";
 import { newRow, state } from "./state.js";
 import { applySort, buildRow, updateProgress, updateRow, wireTable } from "./table.js";
 
-const selectAndFocus = (row) => select(row, { focus: true });
+const selectAndFocus = (row) => {
+  state.autoSelected = false;
+  select(row, { focus: true });
+};
 
 let scanView = null;
 
 function addFiles(files) {
-  scanView.take([...files].filter((file) => !file.name.startsWith("."))).then(addImages);
+  const { kept, skipped } = withoutJunk([...files]);
+  state.skipped.push(...skipped);
+  $("skipped").textContent = skippedLine(state.skipped);
+  $("skipped").hidden = !state.skipped.length;
+  scanView.take(kept).then(addImages);
 }
 
 function addImages(added) {
@@ -36,8 +44,33 @@ function addImages(added) {
   if (!state.running) state.batchStarted = performance.now();
   announce(`Classifying ${added.length} image${added.length === 1 ? "" : "s"}…`);
   updateProgress();
-  if (wasEmpty || added.length === 1) select(state.rows[state.rows.length - added.length]);
+  if (wasEmpty || added.length === 1) {
+    select(state.rows[state.rows.length - added.length]);
+    state.autoSelected = true;
+  }
   runQueue();
+}
+
+// The same bytes added twice: noted on the later row.
+async function noteDuplicate(row) {
+  const key = contentKey(new Uint8Array(await row.file.arrayBuffer()));
+  const first = state.contentKeys.get(key);
+  if (first && first !== row && state.rows.includes(first)) row.duplicateOf = first.name;
+  else state.contentKeys.set(key, row);
+}
+
+const LEVEL_RANK = { "not-mri": 0, none: 1, possible: 2, likely: 3 };
+
+// A multi-frame file: every frame classified once, to name the frame of most concern.
+async function findWorstFrame(row) {
+  let worst = { frame: row.frame, level: row.result.level, tumorProbability: row.result.tumorProbability };
+  for (let frame = 0; frame < row.frames; frame += 1) {
+    if (frame === row.frame) continue;
+    const r = await state.classifier.classify(row.file, { frame });
+    const rank = (x) => LEVEL_RANK[x.level] + x.tumorProbability;
+    if (rank(r) > rank(worst)) worst = { frame, level: r.level, tumorProbability: r.tumorProbability };
+  }
+  row.worst = worst;
 }
 
 async function runQueue() {
@@ -51,6 +84,7 @@ async function runQueue() {
       row.result = await state.classifier.classify(row.file, { frame: row.frame });
       row.frames = row.result.frames;
       row.frame = row.result.frame;
+      if (row.frames > 1 && !row.worst) await findWorstFrame(row);
       row.status = "done";
       row.error = null;
       state.inferenceMs.push(row.result.timings.inference);
@@ -59,9 +93,15 @@ async function runQueue() {
       row.result = null;
       row.error = err.message;
     }
+    await noteDuplicate(row).catch(() => undefined); // a file that cannot be read again is no duplicate
     updateRow(row);
     updateProgress();
     if (row === state.selected) showDetail(row);
+    // The page's own pick moves past a file that could not be read; the user's stays.
+    if (row === state.selected && state.autoSelected && row.status === "error") {
+      const next = state.rows.find((r) => r.status !== "error");
+      if (next) select(next);
+    }
   }
   state.running = false;
   applySort();

@@ -468,8 +468,9 @@ def some_slices() -> list[Sample]:
 
 
 def dicom_file(pixels: np.ndarray, **patient: str) -> bytes:
-    """A 16-bit MONOCHROME2 MR DICOM Part 10 file of `pixels` ([h, w], 0-4095) with the given
-    patient fields (PatientName="Doe^Jane", ...), generated here: no real patient data."""
+    """A 16-bit MONOCHROME2 MR DICOM Part 10 file of `pixels` ([h, w], or [frames, h, w] for a
+    multi-frame file; 0-4095) with the given patient fields (PatientName="Doe^Jane", ...),
+    generated here: no real patient data."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -481,7 +482,9 @@ def dicom_file(pixels: np.ndarray, **patient: str) -> bytes:
     for name, value in patient.items():
         setattr(ds, name, value)
     ds.Modality = "MR"
-    ds.Rows, ds.Columns = pixels.shape
+    ds.Rows, ds.Columns = pixels.shape[-2:]
+    if pixels.ndim == 3:
+        ds.NumberOfFrames = pixels.shape[0]
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     ds.WindowCenter, ds.WindowWidth = 2048, 4096

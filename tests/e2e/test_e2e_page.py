@@ -3,12 +3,16 @@ result levels, failures, folder imports, multi-frame files, phones and the keybo
 from __future__ import annotations
 
 import base64
+import csv
+import io
+from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from tests.conftest import DATA_DIR
-from tests.e2e.harness import decision, png_bytes, screenshot, some_slices
+from tests.e2e.harness import decision, dicom_file, generated_png, png_bytes, screenshot, some_slices
 
 
 def test_a_batch_and_its_heatmap_leave_no_tensor_behind(app):
@@ -141,3 +145,74 @@ def test_the_heatmap_is_drawn_on_a_fixed_scale_with_a_legend(app):
         assert "full colour means 50 percentage points or more" in caption, caption
     else:
         assert "nearly clear" in caption, caption
+
+
+def test_junk_files_of_a_folder_are_skipped_and_counted_and_duplicates_noted(app):
+    png, jpeg = some_slices()
+    junk = {"README.txt": b"scans from the teaching file\n", "thumbs.db": b"\xd0\xcf\x11\xe0" + bytes(60),
+            "desktop.ini": b"[.ShellClassInfo]\n", ".DS_Store": b"\x00\x00\x00\x01Bud1" + bytes(40)}
+    app.upload([*junk.items(), (png.name, png.data), (jpeg.name, jpeg.data), ("copy-" + png.name, png.data)])
+    app.wait_for_batch(3)
+    rows = app.rows()
+    assert set(rows) == {png.name, jpeg.name, "copy-" + png.name}, rows  # no row for a junk file
+    assert all(row["error"] is None for row in rows.values()), rows
+    skipped = app.page.inner_text("#skipped")
+    assert skipped.startswith("Skipped 4 files that are not images") and all(name in skipped for name in junk), skipped
+    assert rows["copy-" + png.name]["note"] == f"Same file as {png.name} (identical bytes).", rows
+    assert rows[png.name]["note"] is None and rows[jpeg.name]["note"] is None, rows
+    # The page opened the first image, not an error.
+    assert app.page.inner_text("#detail-name") == png.name
+    screenshot(app, "folder-import", "input-heading", "results-panel")
+
+
+def slices_as_frames() -> list[np.ndarray]:
+    """Four 256 x 256 frames: real slices (one normal, three tumours) where ../shared/data is
+    present, generated ones elsewhere."""
+    root = DATA_DIR / "brain-mri-4class"
+    if root.is_dir():
+        folders = ["notumor", "glioma", "meningioma", "pituitary"]
+        paths = [sorted((root / f).iterdir())[3] for f in folders]
+        images = [np.asarray(Image.open(p).convert("L").resize((256, 256)), np.float64) for p in paths]
+    else:
+        images = [np.asarray(Image.open(io.BytesIO(generated_png(i, tumour=i > 0))).convert("L"), np.float64) for i in range(4)]
+    return [image * 16 for image in images]
+
+
+def test_a_multi_frame_file_names_its_frame_and_its_worst_frame_in_the_row_and_the_csv(app):
+    data = dicom_file(np.stack(slices_as_frames()))
+    app.upload([("series.dcm", data)])
+    app.wait_for_batch(1)
+    per_frame = app.page.evaluate("""async (b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const out = [];
+        for (let frame = 0; frame < 4; frame += 1) out.push(await window.classifier.classify(new File([bytes], 'series.dcm'), { frame }));
+        return out.map((r) => ({ level: r.level, p: r.tumorProbability }));
+    }""", base64.b64encode(data).decode())
+    rank = {"not-mri": 0, "none": 1, "possible": 2, "likely": 3}
+    worst = max(range(4), key=lambda f: rank[per_frame[f]["level"]] + per_frame[f]["p"])
+    shown = 2  # the middle frame of four, the page's default
+    note = app.rows()["series.dcm"]["note"]
+    assert note.startswith(f"Frame {shown + 1} of 4 shown."), note
+    if worst != shown:
+        assert f"Most concerning: frame {worst + 1} " in note, (note, per_frame)
+
+    with app.page.expect_download() as download:
+        app.page.click("#export-csv")
+    lines = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8-sig"))))
+    assert len(lines) == 1
+    assert lines[0]["frame"] == f"{shown + 1}/4" and lines[0]["worst_frame"] == f"{worst + 1}/4", lines[0]
+    assert lines[0]["worst_level"] == per_frame[worst]["level"], lines[0]
+    assert abs(float(lines[0]["worst_tumor_probability"]) - per_frame[worst]["p"]) < 1e-6, lines[0]
+
+    # The frame box refuses frames the file does not have, with a message, and keeps the result.
+    for value in ("0", "9"):
+        app.page.fill("#frame", value)
+        app.page.dispatch_event("#frame", "change")
+        message = app.page.inner_text("#frame-message")
+        assert message == f"There is no frame {value}: this file has frames 1 to 4.", message
+        assert app.rows()["series.dcm"]["note"].startswith(f"Frame {shown + 1} of 4 shown."), app.rows()
+    app.page.fill("#frame", "1")
+    app.page.dispatch_event("#frame", "change")
+    app.page.wait_for_function("() => document.querySelector('#results-body tr .row-note')?.textContent.startsWith('Frame 1 of 4')")
+    assert app.page.is_hidden("#frame-message")
+    screenshot(app, "multi-frame", "results-panel", "detail")
