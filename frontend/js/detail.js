@@ -12,7 +12,11 @@ export function select(row, { focus = false } = {}) {
   $("detail-name").textContent = row.name;
   $("verify-result").replaceChildren();
   showDetail(row);
-  if (focus) $("detail-heading").focus();
+  if (!focus) return;
+  // On a phone the answer is what a tap asks for: bring the verdict to the top of the screen.
+  const phone = matchMedia("(max-width: 30rem)").matches;
+  $("detail-heading").focus({ preventScroll: phone });
+  if (phone) $("detail-heading").scrollIntoView({ block: "start" });
 }
 
 const LEVEL_CLASS = { likely: "tumour", possible: "possible", none: "clear", "not-mri": "not-mri" };

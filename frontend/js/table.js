@@ -9,6 +9,9 @@ export function buildRow(row, onSelect) {
   const tr = element("tr");
   const link = element("button", { className: "row-link", text: row.name, attrs: { type: "button" } });
   link.addEventListener("click", () => onSelect(row));
+  // The table is one Tab stop: the file names take turns being it (see wireTable's arrow keys).
+  link.tabIndex = state.rows.length === 0 ? 0 : -1;
+  link.addEventListener("focus", () => makeTabStop(link));
   row.link = link;
   tr.append(element("td", {}, [link]), element("td"), element("td", { className: "numeric" }), element("td"),
     element("td", { className: "numeric" }));
@@ -82,7 +85,23 @@ export function applySort() {
   $("results-body").append(...sortRows(state.rows, state.sort.key, state.sort.direction).map((row) => row.tr));
 }
 
+function makeTabStop(link) {
+  for (const other of document.querySelectorAll("#results-body .row-link")) other.tabIndex = other === link ? 0 : -1;
+}
+
+// Arrow keys, Home and End move between the file names, in the table's current order.
+function moveFocus(event) {
+  const links = [...document.querySelectorAll("#results-body .row-link")];
+  const at = links.indexOf(document.activeElement);
+  if (at < 0) return;
+  const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: links.length - 1 }[event.key];
+  if (to === undefined) return;
+  event.preventDefault();
+  links[Math.max(0, Math.min(links.length - 1, to))].focus();
+}
+
 export function wireTable() {
+  $("results-body").addEventListener("keydown", moveFocus);
   for (const th of document.querySelectorAll("#results th[data-key]")) {
     th.querySelector("button").addEventListener("click", () => {
       const key = th.dataset.key;

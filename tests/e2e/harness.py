@@ -311,10 +311,12 @@ def tagged_user_agent(browser) -> str:
     return f"{plain} e2e-context/{next(_contexts)}"
 
 
-def open_app(browser, site: SiteServer) -> App:
+def open_app(browser, site: SiteServer, viewport: dict | None = None, **device) -> App:
+    """The page in a fresh context (a 1280 x 900 desktop unless `viewport` and device options,
+    such as is_mobile and has_touch, say otherwise)."""
     user_agent = tagged_user_agent(browser)
-    context = browser.new_context(service_workers="allow", viewport={"width": 1280, "height": 900},
-                                  user_agent=user_agent)
+    context = browser.new_context(service_workers="allow", viewport=viewport or {"width": 1280, "height": 900},
+                                  user_agent=user_agent, **device)
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.conftest import DATA_DIR
-from tests.e2e.harness import decision, dicom_file, generated_png, png_bytes, screenshot, some_slices
+from tests.e2e.harness import SCREENSHOTS, decision, dicom_file, generated_png, open_app, png_bytes, screenshot, some_slices
 
 
 def test_a_batch_and_its_heatmap_leave_no_tensor_behind(app):
@@ -216,3 +216,75 @@ def test_a_multi_frame_file_names_its_frame_and_its_worst_frame_in_the_row_and_t
     app.page.wait_for_function("() => document.querySelector('#results-body tr .row-note')?.textContent.startsWith('Frame 1 of 4')")
     assert app.page.is_hidden("#frame-message")
     screenshot(app, "multi-frame", "results-panel", "detail")
+
+
+def test_on_a_phone_the_verdict_comes_first_and_a_tap_brings_it_into_view(browser, site):
+    app = open_app(browser, site, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                   device_scale_factor=2)
+    try:
+        slices = some_slices()
+        batch = [(f"{i}-{s.name}", s.data) for i in range(4) for s in slices]
+        app.upload(batch)
+        app.wait_for_batch(len(batch))
+        # The table shows file, result and tumour probability without sideways scrolling.
+        layout = app.page.evaluate("""() => {
+            const wrap = document.querySelector('#results-panel .table-wrap');
+            const head = [...document.querySelectorAll('#results thead th')].filter((th) => th.offsetParent !== null)
+                .map((th) => th.textContent.trim());
+            return { head, overflow: wrap.scrollWidth - wrap.clientWidth };
+        }""")
+        assert layout["head"][:3] == ["File ↕", "Result ↕", "Tumour probability ↕"] or \
+            [h.rstrip(" ↕") for h in layout["head"]] == ["File", "Result", "Tumour probability"], layout
+        assert layout["overflow"] <= 1, layout
+        app.page.locator("#results-body .row-link").nth(5).tap()
+        app.page.wait_for_function("() => document.getElementById('detail-name').textContent.startsWith('2-')")
+        app.page.wait_for_timeout(300)
+        box = app.page.evaluate("""() => {
+            const rect = (id) => document.getElementById(id).getBoundingClientRect();
+            return { verdict: rect('verdict').top, verdictBottom: rect('verdict').bottom, preview: rect('preview').top,
+                     height: innerHeight, text: document.getElementById('verdict').textContent };
+        }""")
+        assert box["text"], box
+        assert 0 <= box["verdict"] and box["verdictBottom"] <= box["height"] / 3, box  # near the top of the screen
+        assert box["verdict"] < box["preview"], box  # above the image
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        app.page.screenshot(path=SCREENSHOTS / "phone.png")
+    finally:
+        app.context.close()
+
+
+def test_the_keyboard_reaches_the_detail_panel_past_a_long_table_in_a_few_keys(app):
+    png, jpeg = some_slices()
+    batch = [(f"{i:02d}-{s.name}", s.data) for i in range(10) for s in (png, jpeg)]
+    app.upload(batch)
+    app.wait_for_batch(len(batch))
+    app.page.focus("#clear")
+    app.page.keyboard.press("Tab")
+    # Into the table: the sort buttons, then one file name, then out of the table.
+    stops = []
+    for _ in range(8):
+        stops.append(app.page.evaluate("document.activeElement.className + ':' + document.activeElement.textContent.trim()"))
+        if stops[-1].startswith("row-link"):
+            break
+        app.page.keyboard.press("Tab")
+    assert stops[-1].startswith("row-link:"), stops
+    app.page.keyboard.press("Tab")
+    after = app.page.evaluate("document.activeElement.className")
+    assert after != "row-link", "every file name is a Tab stop"
+    app.page.keyboard.press("Shift+Tab")
+    first = app.page.evaluate("document.activeElement.textContent")
+    app.page.keyboard.press("ArrowDown")
+    app.page.keyboard.press("ArrowDown")
+    third = app.page.evaluate("document.activeElement.textContent")
+    names = [row for row in app.rows()]
+    assert (first, third) == (names[0], names[2]), (first, third, names[:3])
+    app.page.keyboard.press("End")
+    assert app.page.evaluate("document.activeElement.textContent") == names[-1]
+    app.page.keyboard.press("Home")
+    app.page.keyboard.press("ArrowDown")
+    app.page.keyboard.press("Enter")
+    assert app.page.evaluate("document.activeElement.id") == "detail-heading"
+    assert app.page.inner_text("#detail-name") == names[1]
+    # Tab from the heading goes straight into the answer and the image's controls.
+    app.page.keyboard.press("Tab")
+    assert app.page.evaluate("document.activeElement.closest('#detail') !== null")
