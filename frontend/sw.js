@@ -21,6 +21,7 @@ const APP_FILES = [
   "manifest.webmanifest",
   "js/card.js",
   "js/classifier.js",
+  "js/collections.js",
   "js/contract.js",
   "js/csv.js",
   "js/decode.js",

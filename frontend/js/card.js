@@ -1,6 +1,6 @@
 // The runtime line, the footer's versions and the model card, once the model has loaded.
 import { $, element, seconds } from "./dom.js";
-import { DISCLAIMER, modelCard } from "./modelcard.js";
+import { modelCard } from "./modelcard.js";
 
 function factTable({ caption, columns, rows: cells }) {
   return element("div", { className: "table-wrap card-table" }, [element("table", {}, [
@@ -13,18 +13,27 @@ function factTable({ caption, columns, rows: cells }) {
   ])]);
 }
 
+const factList = (facts) => element("dl", {}, facts.flatMap(([label, value]) =>
+  [element("dt", { text: label }), element("dd", { text: value })]));
+
 function renderModelCard(info) {
-  $("card-disclaimer").textContent = DISCLAIMER;
-  const sections = modelCard(info.metadata, info.version).map(({ title, rows: facts, tables, notes }) => {
+  // The first section (the warning about other scanners, the disclaimer) leads, as a callout.
+  const [first, ...sections] = modelCard(info.metadata, info.version);
+  $("card-disclaimer").replaceChildren(...first.notes.map((note) => element("p", { text: note })));
+  $("model-card").replaceChildren(...sections.map(({ title, rows: facts, tables, notes, technical }) => {
     const parts = [element("h3", { text: title })];
-    if (facts.length) {
-      parts.push(element("dl", {}, facts.flatMap(([label, value]) => [element("dt", { text: label }), element("dd", { text: value })])));
-    }
+    if (facts.length) parts.push(factList(facts));
     if (tables.length) parts.push(element("div", { className: "card-tables" }, tables.map(factTable)));
     if (notes.length) parts.push(element("ul", {}, notes.map((note) => element("li", { text: note }))));
+    if (technical) {
+      parts.push(element("details", { className: "technical" }, [
+        element("summary", { text: "Technical figures" }),
+        ...(technical.rows.length ? [factList(technical.rows)] : []),
+        ...(technical.tables.length ? [element("div", { className: "card-tables" }, technical.tables.map(factTable))] : []),
+      ]));
+    }
     return element("section", { attrs: { "aria-label": title } }, parts);
-  });
-  $("model-card").replaceChildren(...sections);
+  }));
 }
 
 export function showModelInfo(info) {

@@ -288,3 +288,23 @@ def test_the_keyboard_reaches_the_detail_panel_past_a_long_table_in_a_few_keys(a
     # Tab from the heading goes straight into the answer and the image's controls.
     app.page.keyboard.press("Tab")
     assert app.page.evaluate("document.activeElement.closest('#detail') !== null")
+
+
+def test_the_model_card_leads_with_the_scanner_warning_and_states_the_cut_offs(app):
+    app.page.wait_for_function("() => document.querySelector('#model-card section') !== null")
+    card = app.page.evaluate("""() => ({
+        callout: [...document.querySelectorAll('#card-disclaimer p')].map((p) => p.textContent),
+        titles: [...document.querySelectorAll('#model-card section > h3')].map((h) => h.textContent),
+        reading: document.querySelector('#model-card section[aria-label="How to read a result"]').innerText,
+        trained: document.querySelector('#model-card section[aria-label="What it was trained on"]').innerText,
+        openTechnical: [...document.querySelectorAll('#model-card details.technical')].filter((d) => d.open).length,
+        technical: document.querySelectorAll('#model-card details.technical').length,
+    })""")
+    assert card["callout"][0].startswith("Expect fewer tumours found on your own scans"), card
+    assert "not a medical device" in card["callout"][1], card
+    assert card["titles"][0] == "How to read a result", card
+    tumour_cut, possible_cut = decision(app.info["metadata"])
+    assert f"{round(100 * possible_cut)}" in card["reading"] and f"{round(100 * tumour_cut)}" in card["reading"], card
+    assert "MRI sequences" in card["trained"] and "slice planes" in card["trained"] and "Cite:" in card["trained"], card
+    assert card["technical"] >= 2 and card["openTechnical"] == 0, card
+    screenshot(app, "model-card", "card-heading", "model-card")
