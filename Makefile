@@ -76,4 +76,5 @@ clean:
 # The page in each state it can be in (tests/e2e), as reports/screenshots/<state>.png: the
 # committed screenshots. `make test` writes the same shots to the ignored .cache/screenshots.
 screenshots: install chromium static
-	MRI_SCREENSHOTS=$(CURDIR)/reports/screenshots $(PY) -m pytest -q tests/e2e -k "screenshot or keras_label or page_"
+	MRI_SCREENSHOTS=$(CURDIR)/reports/screenshots $(PY) -m pytest -q tests/e2e/test_e2e_page.py \
+	  tests/e2e/test_e2e_keras.py::test_the_page_shows_keras_label_for_each_uploaded_file
