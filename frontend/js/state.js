@@ -11,7 +11,7 @@ export const state = {
   batchStarted: 0,
   classifier: null, // classifier.js's handle on the worker
   inferenceMs: [], // the model's time per image so far, for the heatmap's time estimate
-  autoSelected: false, // the selected row was picked by the page, not the user: an error may move it
+  autoSelected: false, // the page picked the selected row out of several added: an error moves it on
   contentKeys: new Map(), // files.contentKey -> the first row with those bytes
   skipped: [], // paths of files left out as not images
 };

@@ -46,7 +46,8 @@ function addImages(added) {
   updateProgress();
   if (wasEmpty || added.length === 1) {
     select(state.rows[state.rows.length - added.length]);
-    state.autoSelected = true;
+    // One file added is the one to show, readable or not; of many, the first readable one.
+    state.autoSelected = added.length > 1;
   }
   runQueue();
 }
