@@ -93,7 +93,6 @@ function heatmapCaption({ patch, width, passes, ms }, label, peak) {
 function drawLegend() {
   const steps = 64;
   const { rgba } = heatmapRgba(Float32Array.from({ length: steps }, (_, i) => (HEATMAP_FULL_SCALE * (i + 0.5)) / steps));
-  rgba[3] = Math.max(rgba[3], 1); // heatmapRgba's peak must be positive; the first step is near 0 anyway
   const canvas = $("legend-ramp");
   canvas.width = steps;
   canvas.height = 1;

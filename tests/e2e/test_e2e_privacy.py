@@ -110,7 +110,10 @@ def test_after_a_first_visit_an_offline_reload_still_classifies(app):
     app.wait_for_batch(1)
     low, high = shown_percent(app.rows()[png.name]["tumour"])
     assert low - PNG_TOLERANCE <= offline["tumorProbability"] <= high + PNG_TOLERANCE, (app.rows(), offline)
-    assert app.site.requests_since(server_mark) == [], "the offline reload reached the server"
+    # Chromium's offline emulation does not cover the service worker's own update check of sw.js
+    # (Playwright issue 2311); a browser that is really offline cannot make it.
+    reached = [line for line in app.site.requests_since(server_mark) if line != "GET /sw.js HTTP/1.1"]
+    assert reached == [], "the offline reload reached the server"
 
 
 def test_dicom_is_classified_and_its_patient_data_never_shown(app, keras):
@@ -143,5 +146,6 @@ def test_dicom_is_classified_and_its_patient_data_never_shown(app, keras):
     page_text = app.page.content() + app.page.inner_text("body") + app.page.evaluate(
         "() => document.title + JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage}) + "
         "[...document.querySelectorAll('input, select, textarea')].map((e) => e.value).join(' ')")
-    shown = [text for text in PATIENT_TEXT if re.search(re.escape(text), page_text, re.IGNORECASE)]
+    # As words: "Doe" inside "does" is not the patient's name.
+    shown = [text for text in PATIENT_TEXT if re.search(rf"\b{re.escape(text)}\b", page_text, re.IGNORECASE)]
     assert not shown, f"patient data from the DICOM header appears in the page: {shown}"
