@@ -10,7 +10,7 @@ VENDOR_STAMP := frontend/vendor/.installed
 # TensorFlow's C++ start-up chatter hides the output that matters.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install serve test test-python test-js chromium bench static clean
+.PHONY: install serve test test-python test-js chromium firefox bench static clean screenshots
 
 install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -37,8 +37,15 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	  else echo "Debian's chromium is missing: run 'sudo apt-get install chromium' and retry." >&2; exit 1; fi; }
 
+# Debian's Firefox ESR for the second-engine smoke test (tests/e2e/test_e2e_firefox.py, driven by
+# puppeteer-core over WebDriver BiDi), installed the same way.
+firefox:
+	@command -v firefox-esr >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q firefox-esr; \
+	  else echo "Debian's firefox-esr is missing: run 'sudo apt-get install firefox-esr' and retry." >&2; exit 1; fi; }
+
 # The browser tests (tests/e2e) serve the collected static files through gunicorn.
-test: install chromium static
+test: install chromium firefox static
 	$(PY) -m pytest -q
 	node --test frontend/tests/
 
@@ -72,3 +79,9 @@ bench: install static chromium
 
 clean:
 	rm -rf $(VENV) node_modules frontend/vendor site/staticfiles
+
+# The page in each state it can be in (tests/e2e), as reports/screenshots/<state>.png: the
+# committed screenshots. `make test` writes the same shots to the ignored .cache/screenshots.
+screenshots: install chromium static
+	MRI_SCREENSHOTS=$(CURDIR)/reports/screenshots $(PY) -m pytest -q tests/e2e/test_e2e_page.py \
+	  tests/e2e/test_e2e_keras.py::test_the_page_shows_keras_label_for_each_uploaded_file

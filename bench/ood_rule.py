@@ -1,10 +1,12 @@
-"""Measures the page's "uncertain / may not be a brain MRI" rule (frontend/js/results.js,
-RELIABILITY) on real MRI slices and on generated images that are not MRI, by classifying them in
-the page itself (headless Chromium, window.classifier). Writes reports/ood-rule.md.
+"""Measures the page's "may not be a brain MRI" rule (frontend/js/results.js, RELIABILITY), which
+withholds the verdict (result level "not-mri"), and its "uncertain" flag, on real MRI slices and
+on generated images that are not MRI, by classifying them in the page itself (headless Chromium,
+window.classifier). Writes reports/ood-rule.md.
 
     python -m bench.ood_rule [--model DIR] [--per-kind 30] [--mri-per-set 150]
 
-A flag on an MRI slice is a false alarm; a non-MRI image without one slipped through.
+A withheld verdict on an MRI slice is a false alarm; a non-MRI image that gets a verdict slipped
+through.
 """
 from __future__ import annotations
 
@@ -140,7 +142,8 @@ def summarise(results: list[dict]) -> dict:
         "input_flagged": sum(any(c in INPUT_CODES for c in r["flags"]) for r in ok),
         "low_confidence": flags["low-confidence"],
         "codes": dict(flags),
-        "tumour_called": sum(r["tumorProbability"] >= 0.5 for r in ok),
+        "no_verdict": sum(r["level"] == "not-mri" for r in ok),
+        "levels": dict(collections.Counter(r["level"] for r in ok if r["level"] != "not-mri")),
     }
 
 
@@ -161,44 +164,46 @@ def render(rows: dict[str, dict], info: dict, model_note: str | None, command: s
         return f"{100 * n / d:.0f} %" if d else "n/a"
 
     lines = [
-        "# The \"uncertain / may not be a brain MRI\" rule, measured",
+        "# The \"may not be a brain MRI\" rule and the \"uncertain\" flag, measured",
         "",
         f"`{command}` on {time.strftime('%Y-%m-%d %H:%M')}, in headless Chromium through `window.classifier` "
         f"(backend {info['backend']}, model version `{info['version']}`" + (f": {model_note}" if model_note else "") + ").",
         "",
-        "The rule (frontend/js/results.js, `RELIABILITY`): a result is flagged **uncertain** when the top class has "
-        "probability below 0.6 (`low-confidence`), or the input does not look like a brain MRI slice: mean RGB "
-        "chroma above 12 (`colour`), standard deviation of the 0-255 model input below 8 (`uniform`), or less than "
-        "25 % of the outer band (1/16 of the side) darker than 40, or a mean above 160 (`no-background`). The input "
-        "thresholds sit outside the range of 1,500 real slices from the three data sets.",
+        "The rule (frontend/js/results.js, `RELIABILITY`): the page gives **no verdict** (result level `not-mri`, "
+        "its reasons instead) when the input does not look like a brain MRI slice: mean RGB chroma above 12 "
+        "(`colour`), standard deviation of the 0-255 model input below 8 (`uniform`), or less than 25 % of the "
+        "outer band (1/16 of the side) darker than 40, or a mean above 160 (`no-background`). The input thresholds "
+        "sit outside the range of 1,500 real slices from the three data sets. A result with a verdict is flagged "
+        "**uncertain** when the top class has probability below 0.6 (`low-confidence`).",
         "",
-        "| images | n | flagged (any) | by the input checks | low confidence | codes | called tumour |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| images | n | no verdict (not MRI) | low confidence | codes | verdicts shown: likely / possible / none |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for kind, s in rows.items():
         n = s["images"] - s["errors"]
         codes = ", ".join(f"{k} {v}" for k, v in sorted(s["codes"].items())) or "none"
         unreadable = f" ({s['errors']} unreadable)" if s["errors"] else ""
-        lines.append(f"| {kind} | {n}{unreadable} | {pct(s['flagged'], n)} | "
-                     f"{pct(s['input_flagged'], n)} | {pct(s['low_confidence'], n)} | {codes} | {pct(s['tumour_called'], n)} |")
+        levels = " / ".join(pct(s["levels"].get(level, 0), n) for level in ("likely", "possible", "none"))
+        lines.append(f"| {kind} | {n}{unreadable} | {pct(s['no_verdict'], n)} | {pct(s['low_confidence'], n)} | "
+                     f"{codes} | {levels} |")
     mri = [s for k, s in rows.items() if k.startswith("MRI:")]
     other = [s for k, s in rows.items() if not k.startswith("MRI:")]
     if mri and other:
-        false_alarm = sum(s["input_flagged"] for s in mri) / max(1, sum(s["images"] - s["errors"] for s in mri))
-        caught = sum(s["input_flagged"] for s in other) / max(1, sum(s["images"] - s["errors"] for s in other))
+        false_alarm = sum(s["no_verdict"] for s in mri) / max(1, sum(s["images"] - s["errors"] for s in mri))
+        caught = sum(s["no_verdict"] for s in other) / max(1, sum(s["images"] - s["errors"] for s in other))
         caught_any = sum(s["flagged"] for s in other) / max(1, sum(s["images"] - s["errors"] for s in other))
         lines += [
             "",
-            f"Input checks alone: {100 * false_alarm:.1f} % false alarms on real MRI slices; {100 * caught:.0f} % of the "
-            f"non-MRI images caught ({100 * caught_any:.0f} % with the confidence check as well).",
+            f"No verdict on {100 * false_alarm:.1f} % of real MRI slices (false alarms) and on {100 * caught:.0f} % of the "
+            f"non-MRI images ({100 * caught_any:.0f} % of them withheld or flagged uncertain).",
         ]
     lines += [
         "",
         "Reading it: the input checks are independent of the model and catch what is plainly not a grayscale slice on "
         "a dark background. A gray textured oval on black passes them by design (it has the layout of a slice): for "
         "such inputs only the model's own confidence can warn, and a model trained on four MRI classes can still be "
-        "confidently wrong on them. The low-confidence share on real slices depends on the model; rerun this after "
-        "each new model.",
+        "confidently wrong on them. The low-confidence share and the levels on real slices depend on the model; "
+        "rerun this after each new model.",
         "",
     ]
     return "\n".join(lines)

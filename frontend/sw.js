@@ -9,7 +9,7 @@
 //   worker puts each model it loads into the same cache (and deletes other versions), so the
 //   model is kept even from a first visit, before this worker controls the page.
 // - Anything else (other origins, POST /api/predict): not touched.
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 const APP_CACHE = `app-v${CACHE_VERSION}`;
 const MODEL_CACHE = "model";
 // Everything the page needs on its usual path (wasm backend). The webgl and cpu fallbacks and
@@ -19,13 +19,19 @@ const APP_FILES = [
   "css/app.css",
   "icon.svg",
   "manifest.webmanifest",
+  "js/card.js",
   "js/classifier.js",
+  "js/collections.js",
   "js/contract.js",
   "js/csv.js",
   "js/decode.js",
+  "js/detail.js",
   "js/dicom.js",
   "js/dom.js",
   "js/explain.js",
+  "js/files.js",
+  "js/heatmap.js",
+  "js/input.js",
   "js/main.js",
   "js/modelcard.js",
   "js/nifti.js",
@@ -35,6 +41,9 @@ const APP_FILES = [
   "js/scans.js",
   "js/scanview.js",
   "js/series.js",
+  "js/server-check.js",
+  "js/state.js",
+  "js/table.js",
   "js/ui.js",
   "js/verify.js",
   "js/volume.js",

@@ -1,5 +1,6 @@
 """Tumour / no-tumour operating points: sensitivity and specificity at several tumour-probability
-thresholds, and the threshold a target sensitivity needs, chosen on validation only.
+thresholds, the threshold a target sensitivity needs, chosen on validation only, and the page's
+middle result level: its lower cut-off, what it holds, and where the page reads it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from training.evaluate import external_predictions, predict_probabilities, tumor
 from training.report import percent
 
 THRESHOLDS = (0.5, 0.4, 0.3, 0.2, 0.1, 0.05)
+TUMOR_THRESHOLD = 0.5  # the page's "tumour likely" and the API's tumour call
 
 
 def threshold_for_sensitivity(tumor_p: np.ndarray, is_tumor: np.ndarray, target: float) -> float:
@@ -21,6 +23,36 @@ def threshold_for_sensitivity(tumor_p: np.ndarray, is_tumor: np.ndarray, target:
     if not len(scores):
         raise ValueError("No tumour images to choose a threshold on.")
     return float(scores[int(np.floor((1.0 - target) * len(scores)))])
+
+
+def threshold_for_specificity(tumor_p: np.ndarray, is_tumor: np.ndarray, target: float) -> float:
+    """The lowest threshold at which at least `target` of the normal images score below it."""
+    scores = np.sort(tumor_p[~is_tumor])
+    if not len(scores):
+        raise ValueError("No normal images to choose a threshold on.")
+    k = int(np.ceil(target * len(scores)))
+    return float(np.nextafter(scores[k - 1], np.inf)) if k > 0 else 0.0
+
+
+def band_counts(sets: dict, possible: float) -> dict:
+    """Per set: tumours the 0.5 cut-off misses, how many of them score in [possible, 0.5), and
+    the normal scans in that band (what the middle level flags for a closer look)."""
+    counts = {}
+    for name, (tumor_p, is_tumor) in sets.items():
+        in_band = (tumor_p >= possible) & (tumor_p < TUMOR_THRESHOLD)
+        counts[name] = {"missed": int((is_tumor & (tumor_p < TUMOR_THRESHOLD)).sum()),
+                        "missed_in_band": int((is_tumor & in_band).sum()),
+                        "normal": int((~is_tumor).sum()), "normal_in_band": int((~is_tumor & in_band).sum())}
+    return counts
+
+
+def write_decision(metadata_path: Path, possible: float, specificity: float) -> None:
+    """Records the page's cut-offs in the model's metadata.json, keeping every other field."""
+    metadata = json.loads(metadata_path.read_text())
+    metadata["decision"] = {"tumor_threshold": TUMOR_THRESHOLD, "possible_threshold": round(possible, 4),
+                            "possible_rule": f"lowest threshold that clears {specificity:.0%} of the validation "
+                                             "subset's normal scans"}
+    metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
 
 
 def collect(model, data, externals: list[str], cache_dir: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -37,7 +69,8 @@ def collect(model, data, externals: list[str], cache_dir: str | None) -> dict[st
     return sets
 
 
-def write_report(sets: dict, chosen: float, target: float, command: str, path: Path) -> dict:
+def write_report(sets: dict, chosen: float, target: float, possible: float, specificity: float, command: str,
+                 path: Path) -> dict:
     rows = [(t, "") for t in THRESHOLDS] + [(chosen, f"chosen on validation for ≥ {100 * target:.0f} % sensitivity")]
     table = {"thresholds": [], "chosen_threshold": chosen, "target_sensitivity": target}
     lines = ["# Operating points: tumour-probability threshold", "", "Rerun:", "", "```", command, "```", "",
@@ -52,6 +85,18 @@ def write_report(sets: dict, chosen: float, target: float, command: str, path: P
                                     **{name: {"sensitivity": s, "specificity": c} for name, (s, c) in figures.items()}})
         lines.append(f"| {threshold:.3g} | " + " | ".join(f"{percent(s)} / {percent(c)}" for s, c in figures.values())
                      + f" | {note} |")
+    table["possible_threshold"] = possible
+    table["levels"] = band_counts(sets, possible)
+    lines += ["", "## Result levels on the page", "",
+              f"The page says \"Tumour likely\" at tumour probability ≥ {TUMOR_THRESHOLD:g}, \"Possible tumour: look "
+              f"closely\" from {possible:.3g} to below {TUMOR_THRESHOLD:g}, and \"No tumour found\" below that. "
+              f"{possible:.3g} is the lowest threshold that still clears {100 * specificity:.0f} % of the validation "
+              "subset's normal scans. What the middle band holds, per set:", "",
+              "| set | tumours missed at 0.5 | of them in the band | normal scans | of them in the band |",
+              "|---|---:|---:|---:|---:|"]
+    for name, counts in table["levels"].items():
+        lines.append(f"| {name} | {counts['missed']} | {counts['missed_in_band']} | {counts['normal']} | "
+                     f"{counts['normal_in_band']} ({percent(counts['normal_in_band'] / max(counts['normal'], 1))}) |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps(table, indent=2) + "\n")

@@ -48,7 +48,10 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
   const classifyScan = afterInit("classifyScan");
   return {
     info,
-    /** Blob/File -> {label, probabilities, tumorProbability, ms, uncertain, warnings, dicom, frames, frame, timings}. */
+    /**
+     * Blob/File -> {label, probabilities, tumorProbability, level ("likely" | "possible" | "none" |
+     * "not-mri"), reasons (why not-mri), likelyType, ms, uncertain, warnings, dicom, frames, frame, timings}.
+     */
     classify: (file, { frame = null } = {}) => classify({ file, name: named(file), frame }),
     /** Blob/File -> {map, height, width, label, patch, stride, passes, ms}; `label` defaults to the top one. */
     explain: (file, { frame = null, label = null } = {}) => explain({ file, name: named(file), frame, label }),

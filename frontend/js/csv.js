@@ -17,25 +17,34 @@ export function toCsv(rows) {
   return rows.map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
 }
 
+const frameOf = (row, frame) => (row.frames > 1 && frame != null ? `${frame + 1}/${row.frames}` : null);
+
 /**
  * The batch as CSV: one line per file, in the table's order. `rows` are the page's table rows
- * ({name, status, result?, warnings?, error?, frame?}); `labels` is metadata.labels.
+ * ({name, status, result?, error?, frame?, frames, worst?}); `labels` is metadata.labels. For a
+ * multi-frame file, `frame` is the frame the other columns describe and `worst_*` the frame with
+ * the highest tumour probability.
  */
 export function resultsCsv(rows, labels) {
-  const header = ["file", "status", "label", "tumor_probability", ...labels.map((l) => `p_${l}`),
-    "uncertain", "warnings", "ms", "frame", "error"];
+  const header = ["file", "status", "level", "label", "tumor_probability", "likely_type", ...labels.map((l) => `p_${l}`),
+    "uncertain", "warnings", "ms", "frame", "worst_frame", "worst_level", "worst_tumor_probability", "error"];
   const lines = rows.map((row) => {
     const r = row.result;
     return [
       row.name,
       row.status,
+      r?.level,
       r?.label,
       r?.tumorProbability?.toFixed(6),
+      r?.likelyType,
       ...labels.map((label) => (r ? r.probabilities[label].toFixed(6) : null)),
       r ? String(r.uncertain) : null,
       r?.warnings.join(" "),
       r ? r.ms.toFixed(1) : null,
-      row.frames > 1 ? `${row.frame + 1}/${row.frames}` : null,
+      r ? frameOf(row, row.frame) : null,
+      r ? frameOf(row, row.worst?.frame) : null,
+      r ? row.worst?.level : null,
+      r ? row.worst?.tumorProbability.toFixed(6) : null,
       row.error,
     ];
   });

@@ -30,9 +30,10 @@ export async function decodeRgba(blob, name) {
   let bitmap;
   try {
     bitmap = await createImageBitmap(blob, BITMAP_OPTIONS);
-  } catch (err) {
-    throw new ImageDecodeError(`${name} could not be read as an image (${err.message}); check that ` +
-      "it is a complete JPEG, PNG or DICOM file.");
+  } catch {
+    // The browser's own message ("The source image could not be decoded.") says nothing more.
+    throw new ImageDecodeError(`${name} could not be read as an image: it is damaged, cut short, or not ` +
+      "a JPEG, PNG or DICOM file. Check that it opens in an image viewer, or export it again.");
   }
   try {
     checkPixelCount(bitmap.width, bitmap.height, name);

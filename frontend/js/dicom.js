@@ -20,6 +20,31 @@ const DICOM_MAGIC_OFFSET = 128;
 const UNCOMPRESSED = new Set(["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"]);
 const BIG_ENDIAN = "1.2.840.10008.1.2.2";
 const JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
+// Compressed transfer syntaxes this page cannot decode: their names in words, and dcmtk's tool
+// that writes an uncompressed copy (gdcmconv --raw does it for all of them).
+const COMPRESSIONS = {
+  "1.2.840.10008.1.2.5": ["RLE lossless", "dcmdrle"],
+  "1.2.840.10008.1.2.4.51": ["JPEG extended (12-bit)", "dcmdjpeg"],
+  "1.2.840.10008.1.2.4.57": ["JPEG lossless", "dcmdjpeg"],
+  "1.2.840.10008.1.2.4.70": ["JPEG lossless", "dcmdjpeg"],
+  "1.2.840.10008.1.2.4.80": ["JPEG-LS lossless", "dcmdjpls"],
+  "1.2.840.10008.1.2.4.81": ["JPEG-LS near-lossless", "dcmdjpls"],
+  "1.2.840.10008.1.2.4.90": ["JPEG 2000 lossless", null],
+  "1.2.840.10008.1.2.4.91": ["JPEG 2000", null],
+  "1.2.840.10008.1.2.4.201": ["High-Throughput JPEG 2000 lossless", null],
+  "1.2.840.10008.1.2.4.202": ["High-Throughput JPEG 2000 lossless", null],
+  "1.2.840.10008.1.2.4.203": ["High-Throughput JPEG 2000", null],
+  "1.2.840.10008.1.2.1.99": ["deflate (zip)", "dcmconv +te"],
+};
+
+/** Why a compressed file cannot be read, in words, with the command that makes a readable copy. */
+export function compressionMessage(name, transferSyntax) {
+  const [format, dcmtk] = COMPRESSIONS[transferSyntax] ?? [null, null];
+  const what = format ? `compressed as ${format}` : `stored in a format this page does not know (transfer syntax ${transferSyntax})`;
+  const tools = `gdcmconv --raw in.dcm out.dcm${dcmtk ? ` or dcmtk's ${dcmtk} in.dcm out.dcm` : ""}`;
+  return `${name}: its DICOM image is ${what}, which this page cannot decode. Export an uncompressed copy ` +
+    `(for example with ${tools}) and add that instead` + (format ? ` (transfer syntax ${transferSyntax}).` : ".");
+}
 const TAG = {
   transferSyntax: "x00020010",
   samplesPerPixel: "x00280002",
@@ -195,8 +220,7 @@ export function readDicom(bytes, { name = "image", frame = null, dataSet: parsed
     return description;
   }
   if (!UNCOMPRESSED.has(transferSyntax)) {
-    throw new ImageDecodeError(`${name}: its DICOM pixel data is compressed (transfer syntax ` +
-      `${transferSyntax}), which this page cannot decode; export it uncompressed or as JPEG baseline.`);
+    throw new ImageDecodeError(compressionMessage(name, transferSyntax));
   }
   if (photometric.startsWith("YBR")) {
     throw new ImageDecodeError(`${name}: uncompressed ${photometric} DICOM colour is not supported; ` +

@@ -1,5 +1,7 @@
-// Small DOM builders shared by the page's views (ui.js, scanview.js).
+// Small DOM builders and helpers shared by the page's views (the UI modules, scanview.js).
 import { percent } from "./results.js";
+
+export const $ = (id) => document.getElementById(id);
 
 /** <tag class=className attrs...>text or children</tag>. */
 export function element(tag, { className, text, attrs } = {}, children = []) {
@@ -21,4 +23,12 @@ export function probabilityBar(label, result) {
     element("div", { className: "bar-track", attrs: { role: "img", "aria-label": `${label}: ${percent(p)}` } }, [fill]),
     element("span", { className: "bar-value", text: percent(p) }),
   ]);
+}
+
+export function seconds(ms) {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function announce(text) {
+  $("announcer").textContent = text;
 }

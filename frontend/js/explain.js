@@ -122,17 +122,22 @@ function rampColour(t) {
   return RAMP[RAMP.length - 1][1];
 }
 
+// The overlay's fixed scale: a drop of this much probability (50 percentage points) or more is
+// drawn in full colour, so a map whose largest drop is a fraction of a point stays nearly clear.
+export const HEATMAP_FULL_SCALE = 0.5;
+
 /**
  * Occlusion map -> RGBA bytes for an overlay: only drops (regions that support the answer) are
- * shown, scaled to the largest one; alpha rises with the value so unimportant pixels stay clear.
- * Returns {rgba: Uint8ClampedArray, peak}; peak 0 means nothing supported the answer.
+ * shown, on the fixed scale 0 .. HEATMAP_FULL_SCALE; alpha rises with the drop so unimportant
+ * pixels stay clear. Returns {rgba: Uint8ClampedArray, peak}; peak 0 means nothing supported the
+ * answer.
  */
 export function heatmapRgba(map) {
   const peak = map.reduce((m, v) => Math.max(m, v), 0);
   const rgba = new Uint8ClampedArray(map.length * 4);
   if (peak <= 0) return { rgba, peak: 0 };
   map.forEach((v, i) => {
-    const t = Math.max(v, 0) / peak;
+    const t = Math.min(Math.max(v, 0) / HEATMAP_FULL_SCALE, 1);
     const [r, g, b] = rampColour(t);
     rgba.set([r, g, b, Math.round(255 * Math.min(1, t * 1.25))], i * 4);
   });

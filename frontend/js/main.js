@@ -18,8 +18,8 @@ classifier.info.then(() => performance.mark("classifier-ready"), () => undefined
 window.classifier = Object.freeze({
   /** Resolves, with the backend and model details, once the model is loaded and warmed up. */
   ready: classifier.info,
-  /** Blob/File -> {label, probabilities, tumorProbability, ms, ...}: the figures the page shows. */
-  classify: (fileOrBlob) => classifier.classify(fileOrBlob),
+  /** Blob/File (options: {frame}) -> {label, probabilities, tumorProbability, level, reasons, ms, ...}: what the page shows. */
+  classify: (fileOrBlob, options) => classifier.classify(fileOrBlob, options),
   /** Blob/File -> the occlusion heatmap the page overlays. */
   explain: (fileOrBlob, options) => classifier.explain(fileOrBlob, options),
   /**

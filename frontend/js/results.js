@@ -21,20 +21,66 @@ export const RELIABILITY = Object.freeze({
   maxMean: 160,
 });
 
+// Cut-offs used when metadata.json records none ("decision", written by
+// training.operating_points --write-decision): 0.5 for "likely", and a middle band from 0.3.
+export const DEFAULT_DECISION = Object.freeze({ tumor_threshold: 0.5, possible_threshold: 0.3 });
+
+// What the page says for each level, in the words a clinician-in-training would use.
+export const LEVEL_HEADLINES = Object.freeze({
+  likely: "Tumour likely",
+  possible: "Possible tumour: look closely",
+  none: "No tumour found",
+  "not-mri": "No result: this may not be a brain MRI slice",
+});
+
+// Reliability codes that mean "not the kind of image the model reads": no verdict is given.
+export const NOT_MRI_CODES = Object.freeze(["colour", "uniform", "no-background"]);
+
+/** metadata.decision -> {tumour, possible, recorded}: the two cut-offs, checked, or the defaults. */
+export function decisionOf(metadata) {
+  const d = metadata?.decision;
+  const valid = d && Number.isFinite(d.tumor_threshold) && Number.isFinite(d.possible_threshold) &&
+    d.possible_threshold > 0 && d.possible_threshold <= d.tumor_threshold && d.tumor_threshold < 1;
+  const { tumor_threshold: tumour, possible_threshold: possible } = valid ? d : DEFAULT_DECISION;
+  return { tumour, possible, recorded: Boolean(valid) };
+}
+
 /**
- * The answer in words: tumour likely or not (tumour probability >= 0.5) and, when likely, the
- * most probable tumour type with its share of the tumour probability.
+ * The result level: "not-mri" when the image does not look like a brain MRI slice (`flags`
+ * from reliabilityWarnings), else "likely", "possible" or "none" by the tumour probability.
+ */
+export function resultLevel(result, metadata) {
+  if ((result.flags ?? []).some((code) => NOT_MRI_CODES.includes(code))) return "not-mri";
+  const { tumour, possible } = decisionOf(metadata);
+  if (result.tumorProbability >= tumour) return "likely";
+  return result.tumorProbability >= possible ? "possible" : "none";
+}
+
+/** The cut-offs in a sentence, for beside the result and the model card. */
+export function cutoffSentence(metadata) {
+  const { tumour, possible, recorded } = decisionOf(metadata);
+  return `"Tumour likely" from a tumour probability of ${percent(tumour, 0)}; "possible tumour" from ` +
+    `${percent(possible, 0)}; below that, "no tumour found"` +
+    (recorded ? "." : " (default cut-offs: this model's metadata records none).");
+}
+
+/**
+ * The answer in words: {level, headline, tumour (level is likely or possible), likelyType,
+ * typeProbability}. The likely type, the most probable tumour class, is named only when a
+ * tumour is likely or possible.
  */
 export function tumourVerdict(result, metadata) {
+  const level = result.level ?? resultLevel(result, metadata);
   const tumourLabels = metadata.labels.filter((label) => label !== metadata.no_tumor_label);
-  const tumour = result.tumorProbability >= 0.5;
-  const likelyType = tumourLabels.reduce((best, label) =>
+  const top = tumourLabels.reduce((best, label) =>
     (result.probabilities[label] > result.probabilities[best] ? label : best), tumourLabels[0]);
+  const tumour = level === "likely" || level === "possible";
   return {
+    level,
+    headline: LEVEL_HEADLINES[level],
     tumour,
-    headline: tumour ? "Tumour likely" : "No tumour detected",
-    likelyType: tumour ? likelyType : null,
-    confidence: Math.max(...Object.values(result.probabilities)),
+    likelyType: tumour ? top : null,
+    typeProbability: tumour ? result.probabilities[top] : null,
   };
 }
 
@@ -103,17 +149,28 @@ export function compareAnswers(local, server) {
   return { sameLabel: local.label === server.label, largest };
 }
 
-/** 0.1234 -> "12.3 %" (narrow no-break space before the sign). */
+/**
+ * 0.1234 -> "12.3 %" (narrow no-break space before the sign). A value that would round to 100
+ * or 0 without being it shows as "> 99.9 %" or "< 0.1 %": 99.997 % is not certainty.
+ */
 export function percent(p, digits = 1) {
-  return `${(p * 100).toFixed(digits)}\u202f%`;
+  const step = 10 ** -digits;
+  const text = (p * 100).toFixed(digits);
+  if (p < 1 && Number(text) >= 100) return `>\u00a0${(100 - step).toFixed(digits)}\u202f%`;
+  if (p > 0 && Number(text) <= 0) return `<\u00a0${step.toFixed(digits)}\u202f%`;
+  return `${text}\u202f%`;
 }
+
+// Result levels from least to most concern, for sorting.
+const LEVEL_ORDER = Object.freeze({ "not-mri": 0, none: 1, possible: 2, likely: 3 });
 
 // Table columns and the value each sorts by; rows without a value (pending, failed) sort last.
 export const SORT_KEYS = Object.freeze({
   name: (row) => row.name,
-  verdict: (row) => row.result?.tumorProbability,
-  type: (row) => (row.result ? row.result.label : undefined),
-  confidence: (row) => (row.result ? Math.max(...Object.values(row.result.probabilities)) : undefined),
+  // By level, then tumour probability within a level (the probability is below 1).
+  verdict: (row) => (row.result ? LEVEL_ORDER[row.result.level] + row.result.tumorProbability : undefined),
+  tumour: (row) => row.result?.tumorProbability,
+  type: (row) => row.result?.likelyType ?? undefined,
   ms: (row) => row.result?.ms,
   status: (row) => row.status,
 });

@@ -11,7 +11,7 @@ import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "./explain.js";
 import { modelVersion } from "./modelcard.js";
 import { meanChroma, toModelInput } from "./preprocess.js";
-import { inputStatistics, reliabilityWarnings } from "./results.js";
+import { NOT_MRI_CODES, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "./results.js";
 import { readScan } from "./scans.js";
 import { summarizeScan } from "./scanresults.js";
 import { hasHead, sliceImage } from "./volume.js";
@@ -199,11 +199,17 @@ async function classify({ file, name, frame }) {
   const result = shapeResult(probabilities, metadata, t2 - t0);
   const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
   const warnings = reliabilityWarnings(result, stats);
+  const flags = warnings.map((w) => w.code);
+  const level = resultLevel({ ...result, flags }, metadata);
   return {
     ...result,
+    level,
+    // Why there is no verdict, when level is "not-mri".
+    reasons: warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message),
+    likelyType: tumourVerdict({ ...result, level }, metadata).likelyType,
     uncertain: warnings.length > 0,
     warnings: warnings.map((w) => w.message),
-    flags: warnings.map((w) => w.code),
+    flags,
     dicom,
     frames,
     frame: shown,

@@ -36,17 +36,20 @@ describe("resultsCsv", () => {
   const labels = ["glioma", "notumor"];
   const done = {
     name: "dir/a, b.png", status: "done", frames: 1, frame: 0,
-    result: { label: "glioma", probabilities: { glioma: 0.9, notumor: 0.1 }, tumorProbability: 0.9, ms: 4.26, uncertain: false, warnings: [] },
+    result: { label: "glioma", probabilities: { glioma: 0.9, notumor: 0.1 }, tumorProbability: 0.9, level: "likely",
+      likelyType: "glioma", ms: 4.26, uncertain: false, warnings: [] },
   };
   const failed = { name: "broken.jpg", status: "error", error: 'broken.jpg could not be read as an image ("x").', frames: 1 };
-  const multiFrame = { ...done, name: "series", frames: 5, frame: 2, result: { ...done.result, uncertain: true, warnings: ["The model is unsure."] } };
+  const multiFrame = { ...done, name: "series", frames: 5, frame: 2, worst: { frame: 4, level: "likely", tumorProbability: 0.95 },
+    result: { ...done.result, uncertain: true, warnings: ["The model is unsure."] } };
 
   it("writes a header with one probability column per label, then a line per file", () => {
     const lines = resultsCsv([done, failed, multiFrame], labels).split("\r\n");
-    assert.equal(lines[0], "file,status,label,tumor_probability,p_glioma,p_notumor,uncertain,warnings,ms,frame,error");
-    assert.equal(lines[1], '"dir/a, b.png",done,glioma,0.900000,0.900000,0.100000,false,,4.3,,');
-    assert.equal(lines[2], 'broken.jpg,error,,,,,,,,,"broken.jpg could not be read as an image (""x"")."');
-    assert.equal(lines[3], "series,done,glioma,0.900000,0.900000,0.100000,true,The model is unsure.,4.3,3/5,");
+    assert.equal(lines[0], "file,status,level,label,tumor_probability,likely_type,p_glioma,p_notumor,uncertain,warnings,ms," +
+      "frame,worst_frame,worst_level,worst_tumor_probability,error");
+    assert.equal(lines[1], '"dir/a, b.png",done,likely,glioma,0.900000,glioma,0.900000,0.100000,false,,4.3,,,,,');
+    assert.equal(lines[2], 'broken.jpg,error,,,,,,,,,,,,,,"broken.jpg could not be read as an image (""x"")."');
+    assert.equal(lines[3], "series,done,likely,glioma,0.900000,glioma,0.900000,0.100000,true,The model is unsure.,4.3,3/5,5/5,likely,0.950000,");
     assert.equal(lines[4], "");
     assert.equal(lines.length, 5);
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { dicomPixels, isDicom, percentileSorted, readDicom, windowToByteRange } from "../js/dicom.js";
+import { compressionMessage, dicomPixels, isDicom, percentileSorted, readDicom, windowToByteRange } from "../js/dicom.js";
 import { ImageDecodeError } from "../js/preprocess.js";
 import { PATIENT_NAME, makeDicom } from "./helpers/dicom-writer.js";
 
@@ -111,13 +111,19 @@ describe("readDicom / dicomPixels", () => {
   it("explains what it cannot read, naming the file", () => {
     const cases = [
       [makeDicom({ rows: 1, columns: 1, withPixelData: false }), /a\.dcm is a DICOM file without pixel data/],
-      [makeDicom({ rows: 1, columns: 1, transferSyntax: "jpegLossless", pixelData: new Uint8Array(4) }), /a\.dcm: .*compressed .*1\.2\.840\.10008\.1\.2\.4\.70/],
+      [makeDicom({ rows: 1, columns: 1, transferSyntax: "jpegLossless", pixelData: new Uint8Array(4) }), /a\.dcm: its DICOM image is compressed as JPEG lossless, .*gdcmconv --raw in\.dcm out\.dcm or dcmtk's dcmdjpeg .*1\.2\.840\.10008\.1\.2\.4\.70/],
       [makeDicom({ rows: 4, columns: 4, pixelData: new Uint8Array(6) }), /a\.dcm: .*truncated/],
       [new Uint8Array([...new Uint8Array(128), 68, 73, 67, 77, 1, 2]), /a\.dcm is not a readable DICOM file/],
     ];
     for (const [bytes, message] of cases) {
       assert.throws(() => readDicom(bytes, { name: "a.dcm" }), (err) => err instanceof ImageDecodeError && message.test(err.message));
     }
+  });
+
+  it("names each compression in words, with what to do", () => {
+    assert.match(compressionMessage("s.dcm", "1.2.840.10008.1.2.5"), /^s\.dcm: its DICOM image is compressed as RLE lossless, which this page cannot decode\. Export an uncompressed copy \(for example with gdcmconv --raw in\.dcm out\.dcm or dcmtk's dcmdrle in\.dcm out\.dcm\)/);
+    assert.match(compressionMessage("s.dcm", "1.2.840.10008.1.2.4.90"), /compressed as JPEG 2000 lossless, .*gdcmconv --raw in\.dcm out\.dcm\) and add/);
+    assert.match(compressionMessage("s.dcm", "1.2.3.4"), /a format this page does not know \(transfer syntax 1\.2\.3\.4\).*gdcmconv --raw/);
   });
 
   it("returns no header text: the patient's name cannot leak through the result", () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
-  fillOccludedBatch, heatmapRgba, occlusionMap, occlusionPasses, occlusionPatches, occlusionSettings, patchPositions,
+  HEATMAP_FULL_SCALE, fillOccludedBatch, heatmapRgba, occlusionMap, occlusionPasses, occlusionPatches, occlusionSettings, patchPositions,
 } from "../js/explain.js";
 
 describe("occlusion geometry", () => {
@@ -62,13 +62,19 @@ describe("occlusionMap", () => {
 });
 
 describe("heatmapRgba", () => {
-  it("shows only drops, scaled to the largest, transparent where nothing changed", () => {
-    const { rgba, peak } = heatmapRgba(Float32Array.from([0, 0.5, 1, -2]));
+  it("shows only drops, on a fixed scale, transparent where nothing changed", () => {
+    const { rgba, peak } = heatmapRgba(Float32Array.from([0, 0.25, 1, -2]));
     assert.equal(peak, 1);
     assert.equal(rgba[3], 0); // no drop: clear
-    assert.ok(rgba[7] > 0 && rgba[7] < rgba[11]); // half drop: fainter than the peak
-    assert.equal(rgba[11], 255);
+    assert.ok(rgba[7] > 0 && rgba[7] < rgba[11]); // a 25-point drop: fainter than full colour
+    assert.equal(rgba[11], 255); // beyond the full scale: full colour
     assert.equal(rgba[15], 0); // a rise is not shown
+  });
+  it("keeps a negligible change nearly invisible, whatever the map's own largest value", () => {
+    const { rgba, peak } = heatmapRgba(Float32Array.from([0, 0.0009]));
+    assert.ok(Math.abs(peak - 0.0009) < 1e-9);
+    assert.ok(rgba[7] <= 1, `alpha ${rgba[7]} for a 0.09-point drop`);
+    assert.equal(heatmapRgba(Float32Array.from([HEATMAP_FULL_SCALE]))[ "rgba"][3], 255);
   });
   it("reports peak 0 when no region supports the answer", () => {
     assert.equal(heatmapRgba(Float32Array.from([-1, 0])).peak, 0);

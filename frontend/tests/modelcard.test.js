@@ -38,38 +38,64 @@ describe("modelVersion", () => {
 });
 
 describe("modelCard", () => {
-  it("shows the model, its training data, held-out figures and limits", () => {
-    const sections = modelCard(METADATA, "v1");
-    assert.deepEqual(sections.map((s) => s.title), ["Model", "Training data", "Held-out results", "Limits"]);
-    assert.ok(sections[0].rows.some(([k, v]) => k === "classes" && v.includes("notumor (no tumour)")));
-    assert.ok(sections[3].notes.length >= 4);
+  const WITH_DECISION = { ...METADATA, decision: { tumor_threshold: 0.5, possible_threshold: 0.2886, possible_rule: "lowest threshold that clears 95% of the validation subset's normal scans" } };
+  const card = modelCard(WITH_DECISION, "v1");
+  const rowsOf = (title) => Object.fromEntries(card.find((s) => s.title === title).rows);
+
+  it("starts with the warning about other scanners, with the unseen collection's figure, then the disclaimer", () => {
+    assert.deepEqual(card.map((s) => s.title), ["Before you use it", "How to read a result", "What it was trained on", "How well it did", "The model", "Limits"]);
+    assert.match(card[0].notes[0], /^Expect fewer tumours found on your own scans: .*found only 53\.0 % of the tumours in brain-mri-yes-no/);
+    assert.equal(card[0].notes[1], DISCLAIMER);
+    assert.match(modelCard({ ...METADATA, metrics: {} }, "v")[0].notes[0], /not tested on a collection it never saw/);
   });
-  it("names the held-out figures for a reader and tabulates classes and confusions", () => {
-    const { rows, tables, notes } = modelCard(METADATA, "v1")[2];
-    const byName = Object.fromEntries(rows);
-    assert.equal(byName["test › images"], "1,391");
-    assert.equal(byName["test › accuracy (all classes)"], "86.1 %");
-    assert.equal(byName["test › tumours found (sensitivity)"], "89.0 %");
-    assert.equal(byName["test › calibration error (ECE, lower is better)"], "0.0327");
-    assert.equal(byName["unseen collection brain-mri-yes-no › tumours found (sensitivity)"], "53.0 %");
-    assert.equal(byName["Keras CPU ms per image"], "3.2");
-    assert.ok(!rows.some(([name]) => name.includes("report")));
-    assert.deepEqual(tables[0].rows[0], ["glioma", "84.8 %", "78.9 %", "403"]);
-    assert.deepEqual(tables[1].columns, ["true \\ answer", "glioma", "meningioma", "notumor", "pituitary"]);
-    assert.deepEqual(tables[1].rows[2], ["notumor", "10", "0", "549", "1"]);
-    assert.match(notes[0], /On brain-mri-yes-no, a collection it never saw in training, it found 53\.0 % of tumours/);
+  it("states the cut-offs and the uncertain rule, and where the middle cut-off comes from", () => {
+    const rows = rowsOf("How to read a result");
+    assert.match(rows["Tumour likely"], /50\u202f% or more/);
+    assert.match(rows["Possible tumour: look closely"], /from 29\u202f% to below 50\u202f%/);
+    assert.match(rows["No tumour found"], /below 29\u202f%/);
+    assert.match(rows["No result"], /does not look like a brain MRI slice/);
+    assert.match(rows.uncertain, /less than 60\u202f%/);
+    assert.match(card[1].notes[0], /chosen on the validation images \(lowest threshold that clears 95%/);
+    assert.match(modelCard(METADATA, "v")[1].notes[0], /records no cut-offs/);
   });
-  it("shows training data by folder name, not the trainer's paths", () => {
-    const rows = Object.fromEntries(modelCard(METADATA, "v1")[1].rows);
-    assert.equal(rows["data sets"], "brain-mri-4class, brain-mri-lgg-flair");
+  it("names the sequences, planes and data sets with source and citation, not the trainer's paths", () => {
+    const section = card.find((s) => s.title === "What it was trained on");
+    const rows = Object.fromEntries(section.rows);
+    assert.equal(rows["MRI sequences"], "T1 with contrast, T2, FLAIR");
+    assert.equal(rows["slice planes"], "axial, coronal, sagittal");
     assert.equal(rows["images per class"], "glioma 2,792, notumor 3,517");
-    assert.equal(rows.split, "train 15, test 3");
-    assert.equal(rows.epochs, "14");
-    assert.ok(!JSON.stringify(rows).includes("/work/"));
+    assert.match(rows.split, /^train 15, test 3; /);
+    assert.match(section.notes[0], /^brain-mri-4class: Brain Tumor MRI Dataset \(Nickparvar.*Cite: Nickparvar 2021; Cheng et al\., PLoS ONE 2015/);
+    assert.match(section.notes[1], /^brain-mri-lgg-flair: .*Cite: Buda et al\./);
+    assert.deepEqual(section.technical.rows, [["epochs", "14"]]);
+    assert.ok(!JSON.stringify(section).includes("/work/"));
+    const unknown = modelCard({ ...METADATA, training: { data: ["/x/my-scans"] } }, "v").find((s) => s.title === "What it was trained on");
+    assert.deepEqual(unknown.notes, ["my-scans: no source recorded."]);
+  });
+  it("gives the held-out figures in plain words, the technical ones behind a disclosure", () => {
+    const section = card.find((s) => s.title === "How well it did");
+    const rows = Object.fromEntries(section.rows);
+    assert.equal(rows["tumours found among the test scans"], "89.0 %");
+    assert.equal(rows["normal test scans called normal"], "97.9 %");
+    assert.equal(rows["right class of the four, test scans"], "86.1 % of 1,391");
+    assert.equal(rows["tumours found in brain-mri-yes-no, never seen in training"], "53.0 % of 141");
+    for (const [name] of section.rows) assert.doesNotMatch(name, /F1|ECE|ROC|›|ms/);
+    const technical = Object.fromEntries(section.technical.rows);
+    assert.equal(technical["test › calibration error (ECE, lower is better)"], "0.0327");
+    assert.equal(technical["Keras CPU ms per image"], "3.2");
+    assert.ok(!section.technical.rows.some(([name]) => name.includes("report")));
+    assert.deepEqual(section.technical.tables[0].rows[0], ["glioma", "84.8 %", "78.9 %", "403"]);
+    assert.deepEqual(section.technical.tables[1].rows[2], ["notumor", "10", "0", "549", "1"]);
   });
   it("says plainly when a model has no held-out figures", () => {
-    const [, , metrics] = modelCard({ ...METADATA, metrics: {} }, "v");
+    const metrics = modelCard({ ...METADATA, metrics: {} }, "v").find((s) => s.title === "How well it did");
     assert.match(metrics.notes[0], /No held-out figures/);
+  });
+  it("says what the model reads and answers", () => {
+    const rows = rowsOf("The model");
+    assert.match(rows.reads, /one 2-D slice, as a 128 × 128 grayscale image/);
+    assert.match(rows.answers, /notumor \(no tumour\)/);
+    assert.ok(card.at(-1).notes.length >= 4);
   });
   it("carries the not-a-medical-device statement", () => {
     assert.match(DISCLAIMER, /not a medical device/);

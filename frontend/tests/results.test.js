@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 
 import { serverAnswer, shapeResult } from "../js/contract.js";
 import {
-  RELIABILITY, compareAnswers, inputStatistics, reliabilityWarnings, sortRows, tumourVerdict,
+  DEFAULT_DECISION, RELIABILITY, compareAnswers, cutoffSentence, decisionOf, inputStatistics, percent, reliabilityWarnings,
+  resultLevel, sortRows, tumourVerdict,
 } from "../js/results.js";
 
 const METADATA = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor" };
@@ -23,15 +24,55 @@ describe("shapeResult", () => {
   });
 });
 
-describe("tumourVerdict", () => {
-  it("says tumour likely with the most probable type when the tumour probability is at least 0.5", () => {
-    const verdict = tumourVerdict(shapeResult([0.3, 0.15, 0.45, 0.1], METADATA, 0), METADATA);
-    assert.deepEqual([verdict.tumour, verdict.headline, verdict.likelyType], [true, "Tumour likely", "glioma"]);
-    assert.ok(Math.abs(verdict.confidence - 0.45) < 1e-9);
+describe("result levels", () => {
+  const WITH_DECISION = { ...METADATA, decision: { tumor_threshold: 0.5, possible_threshold: 0.2 } };
+  const answer = (tumour, flags = []) => ({ ...shapeResult([tumour * 0.6, tumour * 0.4, 1 - tumour, 0], METADATA, 0), flags });
+
+  it("reads the cut-offs from metadata.decision, and falls back to the defaults when absent or unusable", () => {
+    assert.deepEqual(decisionOf(WITH_DECISION), { tumour: 0.5, possible: 0.2, recorded: true });
+    assert.deepEqual(decisionOf(METADATA), { tumour: DEFAULT_DECISION.tumor_threshold, possible: DEFAULT_DECISION.possible_threshold, recorded: false });
+    for (const decision of [{ tumor_threshold: 0.5, possible_threshold: 0.7 }, { tumor_threshold: "0.5", possible_threshold: 0.2 }, { tumor_threshold: 0.5 }]) {
+      assert.equal(decisionOf({ ...METADATA, decision }).recorded, false, JSON.stringify(decision));
+    }
   });
-  it("says no tumour detected otherwise, with no type", () => {
-    const verdict = tumourVerdict(shapeResult([0.1, 0.1, 0.7, 0.1], METADATA, 0), METADATA);
-    assert.deepEqual([verdict.tumour, verdict.headline, verdict.likelyType], [false, "No tumour detected", null]);
+  it("is likely at or above the tumour cut-off, possible in the band, none below it", () => {
+    assert.equal(resultLevel(answer(0.5), WITH_DECISION), "likely");
+    assert.equal(resultLevel(answer(0.4999), WITH_DECISION), "possible");
+    assert.equal(resultLevel(answer(0.21), WITH_DECISION), "possible");
+    assert.equal(resultLevel(answer(0.19), WITH_DECISION), "none");
+  });
+  it("gives no verdict for an image that does not look like a brain MRI, whatever its probability", () => {
+    for (const code of ["colour", "uniform", "no-background"]) assert.equal(resultLevel(answer(0.9, [code]), WITH_DECISION), "not-mri");
+    assert.equal(resultLevel(answer(0.9, ["low-confidence"]), WITH_DECISION), "likely");
+  });
+  it("says each level in words, naming the likely type only where a tumour is likely or possible", () => {
+    const likely = tumourVerdict(answer(0.8), WITH_DECISION);
+    assert.deepEqual([likely.level, likely.headline, likely.likelyType], ["likely", "Tumour likely", "glioma"]);
+    assert.ok(Math.abs(likely.typeProbability - 0.48) < 1e-7);
+    const possible = tumourVerdict(answer(0.31), WITH_DECISION);
+    assert.deepEqual([possible.headline, possible.likelyType], ["Possible tumour: look closely", "glioma"]);
+    const none = tumourVerdict(answer(0.1), WITH_DECISION);
+    assert.deepEqual([none.headline, none.likelyType, none.typeProbability], ["No tumour found", null, null]);
+    const notMri = tumourVerdict(answer(0.9, ["colour"]), WITH_DECISION);
+    assert.deepEqual([notMri.level, notMri.tumour, notMri.likelyType], ["not-mri", false, null]);
+    assert.match(notMri.headline, /may not be a brain MRI/);
+  });
+  it("states the cut-offs in a sentence, saying when they are defaults", () => {
+    assert.equal(cutoffSentence(WITH_DECISION), '"Tumour likely" from a tumour probability of 50\u202f%; ' +
+      '"possible tumour" from 20\u202f%; below that, "no tumour found".');
+    assert.match(cutoffSentence(METADATA), /default cut-offs/);
+  });
+});
+
+describe("percent", () => {
+  it("never rounds a probability short of certainty to 100 % or above zero to 0 %", () => {
+    assert.equal(percent(0.99997), ">\u00a099.9\u202f%");
+    assert.equal(percent(0.99997, 2), "100.00\u202f%".replace("100.00", ">\u00a099.99"));
+    assert.equal(percent(1), "100.0\u202f%");
+    assert.equal(percent(0.00002), "<\u00a00.1\u202f%");
+    assert.equal(percent(0), "0.0\u202f%");
+    assert.equal(percent(0.1234), "12.3\u202f%");
+    assert.equal(percent(0.9994), "99.9\u202f%");
   });
 });
 
@@ -91,15 +132,23 @@ describe("serverAnswer and compareAnswers", () => {
 });
 
 describe("sortRows", () => {
-  const row = (name, p, status = "done") => ({ name, status, result: p === null ? null : shapeResult([p, 0, 1 - p, 0], METADATA, p * 10) });
+  const row = (name, p, status = "done") => {
+    if (p === null) return { name, status, result: null };
+    const result = shapeResult([p, 0, 1 - p, 0], METADATA, p * 10);
+    return { name, status, result: { ...result, level: resultLevel(result, METADATA) } };
+  };
   const rows = [row("img10.png", 0.2), row("img2.png", 0.9), row("bad.png", null, "error"), row("img1.png", 0.5)];
   it("sorts names naturally (img2 before img10)", () => {
     assert.deepEqual(sortRows(rows, "name").map((r) => r.name), ["bad.png", "img1.png", "img2.png", "img10.png"]);
     assert.deepEqual(sortRows(rows, "name", -1).map((r) => r.name), ["img10.png", "img2.png", "img1.png", "bad.png"]);
   });
-  it("sorts by tumour probability either way, failed rows last both ways", () => {
-    assert.deepEqual(sortRows(rows, "verdict").map((r) => r.name), ["img10.png", "img1.png", "img2.png", "bad.png"]);
-    assert.deepEqual(sortRows(rows, "verdict", -1).map((r) => r.name), ["img2.png", "img1.png", "img10.png", "bad.png"]);
+  it("sorts by level then tumour probability, or by tumour probability, either way, failed rows last", () => {
+    for (const key of ["verdict", "tumour"]) {
+      assert.deepEqual(sortRows(rows, key).map((r) => r.name), ["img10.png", "img1.png", "img2.png", "bad.png"]);
+      assert.deepEqual(sortRows(rows, key, -1).map((r) => r.name), ["img2.png", "img1.png", "img10.png", "bad.png"]);
+    }
+    const colour = { name: "photo.png", status: "done", result: { ...rows[1].result, level: "not-mri" } };
+    assert.equal(sortRows([...rows, colour], "verdict")[0].name, "photo.png");
   });
   it("does not reorder its input and rejects unknown keys", () => {
     sortRows(rows, "ms");

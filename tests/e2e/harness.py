@@ -56,6 +56,9 @@ JPEG_TOLERANCE = 0.02
 
 # Figures measured by the tests, printed in the terminal summary (page vs Keras, page vs API).
 FIGURES: dict[str, str] = {}
+# Screenshots of the page's states: an ignored folder, so `make test` leaves the tree clean;
+# `make screenshots` points this at reports/screenshots to refresh the committed ones.
+SCREENSHOTS = Path(os.environ.get("MRI_SCREENSHOTS") or REPO / ".cache" / "screenshots")
 
 
 # ------------------------------------------------------------------------------------ the server
@@ -247,12 +250,13 @@ class App:
             arg=count, timeout=PAGE_TIMEOUT_MS)
 
     def rows(self) -> dict[str, dict]:
-        """The results table: file name -> {verdict, type, confidence, ms, error}."""
+        """The results table: file name -> {verdict, tumour, type, ms, error, note}."""
         rows = self.page.evaluate("""() => [...document.querySelectorAll('#results-body tr')].map((tr) => ({
             name: tr.cells[0].querySelector('.row-link').textContent,
             error: tr.cells[0].querySelector('.status-error')?.textContent ?? null,
-            verdict: tr.cells[1].textContent, type: tr.cells[2].textContent,
-            confidence: tr.cells[3].textContent, ms: tr.cells[4].textContent}))""")
+            note: [...tr.cells[0].querySelectorAll('.row-note')].map((n) => n.textContent).join(' ') || null,
+            verdict: tr.cells[1].textContent, tumour: tr.cells[2].textContent,
+            type: tr.cells[3].textContent, ms: tr.cells[4].textContent}))""")
         return {row.pop("name"): row for row in rows}
 
     def wait_for_heatmap(self) -> None:
@@ -270,6 +274,19 @@ class App:
         result = self.page.evaluate(CLASSIFY, [base64.b64encode(data).decode("ascii"), name])
         assert "error" not in result, f"the page could not classify {name}: {result['error']}"
         return result
+
+
+def screenshot(app: App, state: str, first: str, last: str | None = None) -> None:
+    """The page from element #first to #last (default: the same), as SCREENSHOTS/<state>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    app.page.locator(f"#{first}").scroll_into_view_if_needed()
+    clip = app.page.evaluate("""([first, last]) => {
+        const top = document.getElementById(first).getBoundingClientRect();
+        const bottom = document.getElementById(last).getBoundingClientRect();
+        return { x: 0, y: top.top + window.scrollY - 8, width: document.documentElement.clientWidth,
+                 height: Math.min(bottom.bottom - top.top + 16, 1400) };
+    }""", [first, last or first])
+    app.page.screenshot(path=SCREENSHOTS / f"{state}.png", clip=clip, full_page=True)
 
 
 def mime_type(name: str, data: bytes) -> str:
@@ -294,10 +311,12 @@ def tagged_user_agent(browser) -> str:
     return f"{plain} e2e-context/{next(_contexts)}"
 
 
-def open_app(browser, site: SiteServer) -> App:
+def open_app(browser, site: SiteServer, viewport: dict | None = None, **device) -> App:
+    """The page in a fresh context (a 1280 x 900 desktop unless `viewport` and device options,
+    such as is_mobile and has_touch, say otherwise)."""
     user_agent = tagged_user_agent(browser)
-    context = browser.new_context(service_workers="allow", viewport={"width": 1280, "height": 900},
-                                  user_agent=user_agent)
+    context = browser.new_context(service_workers="allow", viewport=viewport or {"width": 1280, "height": 900},
+                                  user_agent=user_agent, **device)
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
@@ -379,11 +398,46 @@ class KerasReference:
         self.model = load_model(str(MODEL_DIR / "model.h5"))
         self._load = load_model_input
 
+    def probabilities_of_files(self, paths: list[Path]) -> list[dict[str, float]]:
+        """Keras's answers for many files at once (one batched call)."""
+        shape = self.metadata["input"]
+        x = np.stack([self._load(p.read_bytes(), shape["height"], shape["width"], shape["channels"], p.name) for p in paths])
+        return [dict(zip(self.metadata["labels"], map(float, row))) for row in np.asarray(self.model.predict(x, verbose=0))]
+
     def probabilities(self, data: bytes, name: str) -> dict[str, float]:
         shape = self.metadata["input"]
         x = self._load(data, shape["height"], shape["width"], shape["channels"], name)
         p = np.asarray(self.model(x[None], training=False))[0]
         return dict(zip(self.metadata["labels"], map(float, p)))
+
+
+LEVEL_HEADLINES = {"likely": "Tumour likely", "possible": "Possible tumour: look closely", "none": "No tumour found"}
+
+
+def decision(metadata: dict) -> tuple[float, float]:
+    """(tumour, possible) cut-offs the page applies: metadata.json's "decision", or its defaults."""
+    d = metadata.get("decision") or {}
+    return d.get("tumor_threshold", 0.5), d.get("possible_threshold", 0.3)
+
+
+def expected_level(probabilities: dict[str, float], metadata: dict) -> str:
+    """The result level of an MRI-like image with these Keras probabilities."""
+    tumour, possible = decision(metadata)
+    p = 1 - probabilities[metadata["no_tumor_label"]]
+    return "likely" if p >= tumour else "possible" if p >= possible else "none"
+
+
+def shown_percent(text: str) -> tuple[float, float]:
+    """A percentage as the page shows it ("12.3 %", "> 99.9 %", "< 0.1 %") -> the (low, high)
+    interval of probabilities it stands for."""
+    m = re.search(r"([<>])?\s*([\d.]+)\s*%", text)
+    value = float(m.group(2)) / 100
+    step = 10 ** -len(m.group(2).partition(".")[2]) / 100
+    if m.group(1) == ">":
+        return value, 1.0
+    if m.group(1) == "<":
+        return 0.0, value
+    return value - step / 2, value + step / 2
 
 
 def top(probabilities: dict[str, float]) -> str:
@@ -416,8 +470,9 @@ def some_slices() -> list[Sample]:
 
 
 def dicom_file(pixels: np.ndarray, **patient: str) -> bytes:
-    """A 16-bit MONOCHROME2 MR DICOM Part 10 file of `pixels` ([h, w], 0-4095) with the given
-    patient fields (PatientName="Doe^Jane", ...), generated here: no real patient data."""
+    """A 16-bit MONOCHROME2 MR DICOM Part 10 file of `pixels` ([h, w], or [frames, h, w] for a
+    multi-frame file; 0-4095) with the given patient fields (PatientName="Doe^Jane", ...),
+    generated here: no real patient data."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -429,7 +484,9 @@ def dicom_file(pixels: np.ndarray, **patient: str) -> bytes:
     for name, value in patient.items():
         setattr(ds, name, value)
     ds.Modality = "MR"
-    ds.Rows, ds.Columns = pixels.shape
+    ds.Rows, ds.Columns = pixels.shape[-2:]
+    if pixels.ndim == 3:
+        ds.NumberOfFrames = pixels.shape[0]
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     ds.WindowCenter, ds.WindowWidth = 2048, 4096

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import base64
 import io
-import re
-
 import numpy as np
 
-from tests.conftest import REPO
-from tests.e2e.harness import FIGURES, JPEG_TOLERANCE, PNG_TOLERANCE, margin, max_difference, top
-
-SCREENSHOT = REPO / "reports" / "screenshot.png"
+from tests.e2e.harness import (FIGURES, JPEG_TOLERANCE, LEVEL_HEADLINES, PNG_TOLERANCE, decision, expected_level, margin,
+                               max_difference, screenshot, shown_percent, top)
 
 # The browser's JPEG decoding, as the page does it (decode.js: createImageBitmap, no colour
 # conversion) -> base64 RGBA.
@@ -37,35 +33,35 @@ def tolerance(kind: str) -> float:
 
 
 def test_the_page_shows_keras_label_for_each_uploaded_file(app, real_samples, keras):
-    """Files picked with "Choose files…": each row shows the class Keras gives, and the tumour
-    probability Keras gives; the selected file's heatmap is drawn (the README's screenshot)."""
+    """Files picked with "Choose files…": each row shows the result level, tumour probability and
+    likely tumour type that Keras's probabilities give; the selected file's heatmap is drawn (the
+    README's screenshot)."""
     app.upload([(s.name, s.data) for s in real_samples])
     app.wait_for_batch(len(real_samples))
     rows = app.rows()
-    no_tumour = keras.metadata["no_tumor_label"]
+    metadata = keras.metadata
+    no_tumour = metadata["no_tumor_label"]
+    tumour_cut, possible_cut = decision(metadata)
     for sample in real_samples:
         expected = keras.probabilities(sample.data, sample.name)
         row = rows[sample.name]
         assert row["error"] is None, f"{sample.name}: the page says {row['error']}"
-        if sample.kind == "PNG" or margin(expected) > JPEG_TOLERANCE:
-            assert row["type"] == top(expected), f"{sample.name}: page {row['type']}, Keras {expected}"
-        shown = float(re.search(r"([\d.]+)\s*%", row["verdict"]).group(1)) / 100
-        # Shown to 0.1 percentage point.
-        assert abs(shown - (1 - expected[no_tumour])) <= 0.0005 + tolerance(sample.kind), (sample.name, row, expected)
+        p = 1 - expected[no_tumour]
+        low, high = shown_percent(row["tumour"])
+        assert low - tolerance(sample.kind) <= p <= high + tolerance(sample.kind), (sample.name, row, expected)
+        near_a_cut = min(abs(p - tumour_cut), abs(p - possible_cut)) <= tolerance(sample.kind)
+        if not near_a_cut:
+            assert row["verdict"] == LEVEL_HEADLINES[expected_level(expected, metadata)], (sample.name, row, expected)
+        tumour_types = {label: v for label, v in expected.items() if label != no_tumour}
+        if row["verdict"] != LEVEL_HEADLINES["none"] and (sample.kind == "PNG" or margin(tumour_types) > JPEG_TOLERANCE):
+            assert row["type"].startswith(top(tumour_types)), f"{sample.name}: page {row['type']}, Keras {expected}"
 
     app.wait_for_heatmap()
     heat = app.page.evaluate("""() => { const c = document.getElementById('heatmap');
         return c.width > 0 && c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v > 0); }""")
     caption = app.page.inner_text("#heatmap-caption")
     assert heat or caption.startswith("Hiding any part"), f"no heatmap drawn; caption: {caption}"
-    app.page.locator("#results-panel").scroll_into_view_if_needed()
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    app.page.screenshot(path=SCREENSHOT, clip=app.page.evaluate("""() => {
-        const top = document.getElementById('results-panel').getBoundingClientRect();
-        const bottom = document.getElementById('detail').getBoundingClientRect();
-        return { x: 0, y: top.top + window.scrollY - 8, width: document.documentElement.clientWidth,
-                 height: Math.min(bottom.bottom - top.top + 16, 1400) };
-    }"""), full_page=True)
+    screenshot(app, "batch", "results-panel", "detail")
 
 
 def test_window_classifier_gives_keras_probabilities(app, real_samples, keras):
@@ -83,6 +79,9 @@ def test_window_classifier_gives_keras_probabilities(app, real_samples, keras):
         assert abs(result["tumorProbability"] - (1 - expected[keras.metadata["no_tumor_label"]])) <= tolerance(sample.kind)
         if sample.kind == "PNG" or margin(expected) > JPEG_TOLERANCE:
             assert result["label"] == top(expected), (sample.name, result["probabilities"], expected)
+        assert result["level"] in {"likely", "possible", "none", "not-mri"}, result
+        if result["level"] != "not-mri" and min(abs(result["tumorProbability"] - cut) for cut in decision(keras.metadata)) > 1e-3:
+            assert result["level"] == expected_level(expected, keras.metadata), (sample.name, result, expected)
     for kind, values in differences.items():
         if values:
             FIGURES[f"page vs Keras, {kind}"] = (f"max |p_page - p_keras| {max(values):.1e} over {len(values)} real slices "

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from tests.conftest import DATA_DIR, blob_image
-from tests.e2e.harness import (PNG_TOLERANCE, Mark, dicom_file, max_difference, open_app, some_slices,
-                               top, wait_until_offline_ready)
+from tests.e2e.harness import (PNG_TOLERANCE, Mark, dicom_file, max_difference, open_app, shown_percent, some_slices,
+                               wait_until_offline_ready)
 
 PATIENT = {"PatientName": "Doe^Jane", "PatientID": "MRN-0042-JD", "PatientBirthDate": "19700101",
            "InstitutionName": "Saint Example Hospital", "ReferringPhysicianName": "Who^Doctor"}
@@ -108,8 +108,12 @@ def test_after_a_first_visit_an_offline_reload_still_classifies(app):
     assert max_difference(offline["probabilities"], online["probabilities"]) <= PNG_TOLERANCE
     app.upload([(png.name, png.data)])
     app.wait_for_batch(1)
-    assert app.rows()[png.name]["type"] == offline["label"]
-    assert app.site.requests_since(server_mark) == [], "the offline reload reached the server"
+    low, high = shown_percent(app.rows()[png.name]["tumour"])
+    assert low - PNG_TOLERANCE <= offline["tumorProbability"] <= high + PNG_TOLERANCE, (app.rows(), offline)
+    # Chromium's offline emulation does not cover the service worker's own update check of sw.js
+    # (Playwright issue 2311); a browser that is really offline cannot make it.
+    reached = [line for line in app.site.requests_since(server_mark) if line != "GET /sw.js HTTP/1.1"]
+    assert reached == [], "the offline reload reached the server"
 
 
 def test_dicom_is_classified_and_its_patient_data_never_shown(app, keras):
@@ -121,7 +125,8 @@ def test_dicom_is_classified_and_its_patient_data_never_shown(app, keras):
     expected = keras.probabilities(data, "scan.dcm")
     for name, row in app.rows().items():
         assert row["error"] is None, f"{name}: {row['error']}"
-        assert row["type"] == top(expected), (name, row, expected)
+        low, high = shown_percent(row["tumour"])
+        assert low - PNG_TOLERANCE <= 1 - expected[keras.metadata["no_tumor_label"]] <= high + PNG_TOLERANCE, (name, row, expected)
     result = app.classify("scan.dcm", data)
     assert result["dicom"] is True
     # Windowing in JavaScript and in pydicom are tested equal to 1e-4 of a pixel (test_page_parity.py).
@@ -141,5 +146,6 @@ def test_dicom_is_classified_and_its_patient_data_never_shown(app, keras):
     page_text = app.page.content() + app.page.inner_text("body") + app.page.evaluate(
         "() => document.title + JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage}) + "
         "[...document.querySelectorAll('input, select, textarea')].map((e) => e.value).join(' ')")
-    shown = [text for text in PATIENT_TEXT if re.search(re.escape(text), page_text, re.IGNORECASE)]
+    # As words: "Doe" inside "does" is not the patient's name.
+    shown = [text for text in PATIENT_TEXT if re.search(rf"\b{re.escape(text)}\b", page_text, re.IGNORECASE)]
     assert not shown, f"patient data from the DICOM header appears in the page: {shown}"

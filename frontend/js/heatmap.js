@@ -1,0 +1,114 @@
+// The detail panel's heatmap: occlusion sensitivity drawn over the preview, with its controls.
+import { $, seconds } from "./dom.js";
+import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "./explain.js";
+import { state } from "./state.js";
+
+// The heatmap is computed as soon as an image is shown when it should take less than this (wasm:
+// about a second); on a slow backend (cpu, webgl without a GPU: 15-30 s) it waits for a button.
+const AUTO_EXPLAIN_MS = 10_000;
+
+// A probability change in percentage points, with enough digits to show small ones.
+function points(p) {
+  const value = p * 100;
+  return `${value >= 1 ? value.toFixed(1) : value.toPrecision(2)} percentage points`;
+}
+
+export function clearCanvas(canvas) {
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+}
+
+/** No heatmap on screen: the overlay, its caption and its legend cleared. */
+export function clearHeatmap() {
+  clearCanvas($("heatmap"));
+  $("heatmap-caption").textContent = "";
+  $("heatmap-legend").hidden = true;
+}
+
+/**
+ * Draws the selected row's heatmap now when that is quick (or cached), else offers a button. It
+ * explains the likely tumour type when there is one, else the top class.
+ */
+export function offerHeatmap(row) {
+  const { result } = row;
+  const { metadata, inferenceMs } = state;
+  const label = result.likelyType ?? result.label;
+  $("explain-label").value = label;
+  const typical = [...inferenceMs].sort((a, b) => a - b)[Math.floor(inferenceMs.length / 2)] ?? result.timings.inference;
+  const estimate = occlusionPasses(metadata.input.height, metadata.input.width) * typical;
+  if (row.explanations.has(`${row.frame}:${label}`) || estimate < AUTO_EXPLAIN_MS) {
+    drawExplanation(row, label);
+  } else {
+    $("heatmap-caption").textContent = `The heatmap takes up to ${seconds(estimate)} on this browser's backend.`;
+    $("explain").hidden = false;
+  }
+}
+
+async function drawExplanation(row, label) {
+  const key = `${row.frame}:${label}`;
+  const caption = $("heatmap-caption");
+  $("explain").hidden = true;
+  let explanation = row.explanations.get(key);
+  if (!explanation) {
+    caption.textContent = "Computing where the model looked…";
+    try {
+      explanation = await state.classifier.explain(row.file, { frame: row.frame, label });
+    } catch (err) {
+      if (state.selected === row) caption.textContent = `No heatmap: ${err.message}`;
+      return;
+    }
+    row.explanations.set(key, explanation);
+  }
+  if (state.selected !== row || $("explain-label").value !== label) return;
+  const { rgba, peak } = heatmapRgba(explanation.map);
+  const small = new OffscreenCanvas(explanation.width, explanation.height);
+  small.getContext("2d").putImageData(new ImageData(rgba, explanation.width, explanation.height), 0, 0);
+  const canvas = $("heatmap");
+  const preview = $("preview");
+  canvas.width = preview.width;
+  canvas.height = preview.height;
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = true;
+  context.imageSmoothingQuality = "high";
+  // The map is made of overlapping patches; a blur of about half a patch hides their edges.
+  context.filter = `blur(${((canvas.width / explanation.width) * explanation.stride) / 2}px)`;
+  context.drawImage(small, 0, 0, canvas.width, canvas.height);
+  caption.textContent = heatmapCaption(explanation, label, peak);
+  $("heatmap-legend").hidden = false;
+}
+
+// The caption says how much the brightest region matters, in a sentence.
+function heatmapCaption({ patch, width, passes, ms }, label, peak) {
+  if (peak <= 0) return `Hiding any part of the image did not lower the probability of "${label}": no region stands out.`;
+  const square = `hiding a ${patch}-pixel square (of the ${width}-pixel input)`;
+  const how = `${passes} passes in ${seconds(ms)}.`;
+  if (peak < 0.01) {
+    return `Heatmap for "${label}": ${square} changes its probability by ${points(peak)} at most, so no region ` +
+      `matters and the overlay stays nearly clear. ${how}`;
+  }
+  return `Heatmap for "${label}": the colour shows how much ${square} lowers its probability, up to ` +
+    `${points(peak)} here; full colour means ${Math.round(HEATMAP_FULL_SCALE * 100)} percentage points or more. ${how}`;
+}
+
+// The legend: the overlay's own colours from no change to the full scale.
+function drawLegend() {
+  const steps = 64;
+  const { rgba } = heatmapRgba(Float32Array.from({ length: steps }, (_, i) => (HEATMAP_FULL_SCALE * (i + 0.5)) / steps));
+  const canvas = $("legend-ramp");
+  canvas.width = steps;
+  canvas.height = 1;
+  canvas.getContext("2d").putImageData(new ImageData(rgba, steps, 1), 0, 0);
+  $("legend-max").textContent = `${Math.round(HEATMAP_FULL_SCALE * 100)}+ points`;
+}
+
+export function wireHeatmap() {
+  drawLegend();
+  $("opacity").addEventListener("input", (event) => {
+    $("stage").style.setProperty("--overlay-opacity", String(event.target.value / 100));
+  });
+  $("explain-label").addEventListener("change", (event) => {
+    if (state.selected?.result) drawExplanation(state.selected, event.target.value);
+  });
+  $("explain").addEventListener("click", () => {
+    if (state.selected?.result) drawExplanation(state.selected, $("explain-label").value);
+  });
+}

@@ -1,0 +1,66 @@
+// "Check with the server": sends the selected image (a DICOM file's displayed frame as PNG) to
+// POST /api/predict and shows both answers side by side.
+import { $, element } from "./dom.js";
+import { compareAnswers, percent } from "./results.js";
+import { state } from "./state.js";
+import { askServer } from "./verify.js";
+
+// server - browser in percentage points, "+0.01 pts"; differences that round to zero show as 0.00.
+function signedPoints(difference) {
+  const value = difference * 100;
+  if (Math.abs(value) < 0.005) return "0.00 pts";
+  return `${value > 0 ? "+" : "−"}${Math.abs(value).toFixed(2)} pts`;
+}
+
+function comparison(local, server) {
+  const { sameLabel, largest } = compareAnswers(local, server);
+  const labels = [...new Set([...state.metadata.labels, ...Object.keys(server.probabilities)])];
+  const body = labels.map((label) => {
+    const a = local.probabilities[label] ?? 0;
+    const b = server.probabilities[label] ?? 0;
+    return element("tr", {}, [
+      element("th", { text: label, attrs: { scope: "row" } }),
+      element("td", { text: percent(a, 2) }),
+      element("td", { text: percent(b, 2) }),
+      element("td", { text: signedPoints(b - a) }),
+    ]);
+  });
+  const table = element("table", {}, [
+    element("thead", {}, [element("tr", {}, ["Class", "This browser", "Server", "Difference"].map((t) => element("th", { text: t, attrs: { scope: "col" } })))]),
+    element("tbody", {}, body),
+  ]);
+  return [
+    element("p", { text: sameLabel
+      ? `Same answer: both say ${server.label}.`
+      : `Different answers: this browser says ${local.label}, the server says ${server.label}.` }),
+    element("p", { text: `Largest probability difference: ${(largest.difference * 100).toFixed(2)} percentage points (${largest.label}).` }),
+    table,
+    ...(local.dicom ? [element("p", { className: "hint", text: "The server read the frame as an 8-bit PNG; this " +
+      "browser used the unrounded windowed values, so differences of a fraction of a point are expected." })] : []),
+    element("p", { className: "hint", text: `Server model: ${server.model ?? "not named"}${server.ms != null ? `, ${Number(server.ms).toFixed(1)} ms` : ""}.` }),
+  ];
+}
+
+export function wireServerCheck() {
+  $("verify-origin").textContent = location.origin;
+  $("verify").addEventListener("click", async () => {
+    const row = state.selected;
+    if (!row?.result) return;
+    const local = row.result;
+    const out = $("verify-result");
+    const button = $("verify");
+    button.disabled = true;
+    out.replaceChildren(element("p", { text: "Sending the image to the server…" }));
+    try {
+      // DICOM: the displayed frame as PNG, never the file (its header holds patient data).
+      const image = local.dicom ? await state.classifier.png(row.file, { frame: row.frame }) : row.file;
+      const extension = local.dicom ? "png" : (row.file.name.split(".").pop() || "img");
+      const server = await askServer(image, `image.${extension}`);
+      if (state.selected === row) out.replaceChildren(...comparison(local, server));
+    } catch (err) {
+      if (state.selected === row) out.replaceChildren(element("p", { className: "error", text: err.message }));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

@@ -1,0 +1,23 @@
+// The one piece of state the page's UI modules share: the rows of the batch, what waits to be
+// classified, the selected row and the model's metadata once loaded.
+
+export const state = {
+  metadata: null,
+  rows: [], // see newRow
+  queue: [],
+  selected: null,
+  sort: null, // {key, direction}
+  running: false,
+  batchStarted: 0,
+  classifier: null, // classifier.js's handle on the worker
+  inferenceMs: [], // the model's time per image so far, for the heatmap's time estimate
+  autoSelected: false, // the page picked the selected row out of several added: an error moves it on
+  contentKeys: new Map(), // files.contentKey -> the first row with those bytes
+  skipped: [], // paths of files left out as not images
+};
+
+/** A table row for a file. `worst`: a multi-frame file's frame with the highest concern. */
+export function newRow(file) {
+  return { file, name: file.webkitRelativePath || file.name, status: "queued", result: null,
+    error: null, frame: null, frames: 1, worst: null, duplicateOf: null, explanations: new Map(), tr: null, link: null };
+}
