@@ -92,6 +92,20 @@ async def measure_backend(browser, base: str, backend: str, images, runs: int) -
         await context.close()
 
 
+async def wait_ready(page, tries: int = 3) -> None:
+    """window.classifier.ready after a reload; a navigation still settling drops the promise
+    ("Resulting promise was garbage collected"), so ask again."""
+    for attempt in range(tries):
+        try:
+            await page.wait_for_load_state("load")
+            await page.evaluate("window.classifier.ready")
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            await page.wait_for_timeout(200)
+
+
 async def measure_loads(browser, base: str, server, repeats: int) -> dict:
     """Cold first visits (fresh context each) and a warm reload (service worker and caches)."""
     cold, page_bytes = [], []
@@ -117,7 +131,7 @@ async def measure_loads(browser, base: str, server, repeats: int) -> dict:
     for _ in range(repeats):
         sent = server.bytes_sent
         await page.reload()
-        await page.evaluate("window.classifier.ready")
+        await wait_ready(page)
         warm.append((await ready_ms(page), server.bytes_sent - sent))
     await context.close()
     return {"cold_ready_ms": cold, "page_bytes": page_bytes, "first_visit_total_bytes": first_visit_total,
