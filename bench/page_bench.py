@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from playwright.async_api import Error as PlaywrightError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,7 +101,7 @@ async def wait_ready(page, tries: int = 3) -> None:
             await page.wait_for_load_state("load")
             await page.evaluate("window.classifier.ready")
             return
-        except Exception:
+        except PlaywrightError:
             if attempt == tries - 1:
                 raise
             await page.wait_for_timeout(200)
