@@ -218,10 +218,11 @@ def test_each_loco_fold_trains_without_its_collection_and_judges_all_of_it(image
     rng = np.random.default_rng(3)
     for i in range(7):
         Image.fromarray(blob_image(rng, 32, False)).save(normals / f"n{i}.png")
+    unseen = image_folder(per_class=6, size=32, seed=4, name="coll-unseen")
     report = tmp_path / "loco.md"
     data = [str(a), str(b), str(normals.parent)]
-    assert main(["--data", *data, "--out", str(tmp_path / "runs"), "--report", str(report), "--epochs", "1",
-                 "--image-size", "32", "--batch-size", "8", "--cache-dir", ""]) == 0
+    assert main(["--data", *data, "--external", str(unseen), "--out", str(tmp_path / "runs"), "--report", str(report),
+                 "--epochs", "1", "--image-size", "32", "--batch-size", "8", "--cache-dir", ""]) == 0
     folds = {f["held_out"]: f for f in json.loads(report.with_suffix(".json").read_text())["folds"]}
     assert set(folds) == {"coll-a", "coll-b", "coll-normal"}
     for name, fold in folds.items():
@@ -229,6 +230,10 @@ def test_each_loco_fold_trains_without_its_collection_and_judges_all_of_it(image
         assert fold["trained_on"] == [Path(d).name for d in others]
         expected = prepare_data(others, 32, 1, cache_dir=None, labels=["notumor", "tumor"])
         assert fold["training_images"] == sum(s == "train" for s in expected.subsets)
+        # judged on its own validation subset and on the whole unseen collection, every fold
+        assert set(fold["validation"]) >= {"accuracy", "macro_f1", "tumor_roc_auc"}
+        assert fold["external"]["coll-unseen"]["tumor_images"] == 6
+        assert fold["external"]["coll-unseen"]["no_tumor_images"] == 6
     assert (folds["coll-a"]["tumor_images"], folds["coll-a"]["no_tumor_images"]) == (10, 10)
     assert folds["coll-normal"]["tumor_images"] == 0 and folds["coll-normal"]["tumor_sensitivity"] is None
     text = report.read_text()
@@ -242,6 +247,8 @@ def test_loco_refuses_a_hold_out_that_is_not_among_the_data(image_folder):
     b = image_folder(name="b", seed=2)
     with pytest.raises(SystemExit):
         parse_args(["--data", str(a), str(b), "--hold-out", "elsewhere", "--out", "x", "--report", "x.md"])
+    with pytest.raises(SystemExit):  # an unseen collection that a fold trains on is not unseen
+        parse_args(["--data", str(a), str(b), "--external", str(b), "--out", "x", "--report", "x.md"])
 
 
 def test_real_collections_follow_the_split_rules():

@@ -11,9 +11,11 @@ import numpy as np
 
 from training.contract import find_no_tumor_label
 from training.data import TRAIN_ONLY_PATIENTS, load_images, patient_of, prepare_data, scan_folders, sequence_of
-from training.evaluate import per_group_metrics, predict_probabilities, tumor_detection_metrics
+from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities, tumor_detection_metrics
 from training.fit import train_model
 from training.report import percent
+
+VALIDATION_KEYS = ("accuracy", "macro_f1", "tumor_sensitivity", "tumor_specificity", "tumor_roc_auc")
 
 
 def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache_dir: str | None) -> dict:
@@ -47,6 +49,13 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
     figures = held_out_figures(model, labels, held_out, data.input_shape, args.cache_dir or None)
+    # Validation (the trained-on collections' own held-back groups) and whole unseen collections,
+    # so a method is judged on more than the one collection left out, never on a test subset.
+    pixels, y = data.subset("validation")
+    validation = classification_metrics(predict_probabilities(model, pixels), y, labels, find_no_tumor_label(labels))
+    figures["validation"] = {k: validation[k] for k in VALIDATION_KEYS}
+    figures["external"] = {Path(d).name: held_out_figures(model, labels, d, data.input_shape, args.cache_dir or None)
+                           for d in args.external}
     return {"held_out": Path(held_out).name, "trained_on": [Path(d).name for d in train_dirs],
             "training_images": int(sum(s == "train" for s in data.subsets)), "epochs_run": len(history["loss"]),
             "train_seconds": round(seconds, 1), **figures}
@@ -71,8 +80,22 @@ def write_report(folds: list[dict], args, path: Path) -> None:
         auc = f.get("tumor_roc_auc")
         lines.append(f"| {f['held_out']} | {f['tumor_images'] + f['no_tumor_images']} ({f['tumor_images']} / "
                      f"{f['no_tumor_images']}) | {percent(f['tumor_sensitivity'])} | {percent(f['tumor_specificity'])} | "
-                     f"{'–' if auc is None else f'{auc:.3f}'} | {', '.join(f['trained_on'])} ({f['training_images']}) | "
+                     f"{_three(auc)} | {', '.join(f['trained_on'])} ({f['training_images']}) | "
                      f"{f['epochs_run']} | {f['train_seconds'] / 60:.0f} min |")
+    lines += ["", "## Validation and unseen collections", "",
+              "The same fold models on the validation subset of the collections they trained on (split by "
+              "near-duplicate group, as `training.train`) and on every image of each `--external` collection "
+              "(never trained on by any fold).", "",
+              "| held out | validation accuracy | validation macro-F1 | validation sensitivity / specificity | "
+              "validation ROC AUC | unseen: sensitivity / specificity (ROC AUC) |",
+              "|---|---:|---:|---:|---:|---|"]
+    for f in folds:
+        v = f.get("validation", {})
+        unseen = "; ".join(f"{name} {percent(e['tumor_sensitivity'])} / {percent(e['tumor_specificity'])} "
+                           f"({_three(e.get('tumor_roc_auc'))})" for name, e in f.get("external", {}).items()) or "–"
+        lines.append(f"| {f['held_out']} | {percent(v.get('accuracy'))} | {_three(v.get('macro_f1'))} | "
+                     f"{percent(v.get('tumor_sensitivity'))} / {percent(v.get('tumor_specificity'))} | "
+                     f"{_three(v.get('tumor_roc_auc'))} | {unseen} |")
     with_sequences = [f for f in folds if f.get("per_sequence")]
     for f in with_sequences:
         lines += ["", f"## {f['held_out']} held out, per sequence", "",
@@ -82,8 +105,13 @@ def write_report(folds: list[dict], args, path: Path) -> None:
             auc = m.get("tumor_roc_auc")
             lines.append(f"| {name} | {m['n']} ({m['tumor_images']} / {m['no_tumor_images']}) | "
                          f"{percent(m['tumor_sensitivity'])} | {percent(m['tumor_specificity'])} | "
-                         f"{'–' if auc is None else f'{auc:.3f}'} |")
+                         f"{_three(auc)} |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"settings": {k: v for k, v in vars(args).items()},
                                                      "folds": folds}, indent=2) + "\n")
+
+
+def _three(value) -> str:
+    """A ROC AUC or an F1 score as the report prints it, "–" when there is nothing to measure."""
+    return "–" if value is None else f"{value:.3f}"

@@ -28,6 +28,8 @@ def parse_args(argv=None):
     p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="every collection (folder of class folders)")
     p.add_argument("--hold-out", nargs="+", default=None, metavar="DIR",
                    help="the collections to leave out, one fold each (default: every --data folder)")
+    p.add_argument("--external", nargs="*", default=[], metavar="DIR",
+                   help="whole collections no fold trains on, judged by every fold (e.g. brain-mri-yes-no)")
     p.add_argument("--out", required=True, help="folder for one model.h5 per fold")
     p.add_argument("--report", required=True, help="Markdown report (JSON beside it), rewritten after every fold")
     p.add_argument("--model", default="compact", choices=MODELS, help="registered model (default compact)")
@@ -42,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=SEED, help=f"seed for split, weights, augmentation (default {SEED})")
     p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
     args = p.parse_args(argv)
+    if overlap := set(args.external) & set(args.data):
+        p.error(f"--external {sorted(overlap)} must not be among the --data folders: no fold may train on it.")
     unknown = set(args.hold_out or []) - set(args.data)
     if unknown:
         p.error(f"--hold-out {sorted(unknown)} must be among the --data folders.")
