@@ -16,7 +16,8 @@ PACKAGES = {"training": REPO / "training", "convert": REPO / "convert", "mri_sit
 SCRIPTS = {"bench": REPO / "bench", "tests": REPO / "tests"}
 # `python -m <command>`: each only parses its flags and calls the library below it.
 COMMANDS = {"training.train", "training.compare", "training.loco", "training.operating_points",
-            "training.sequence_probe", "training.explain", "training.volume_report", "convert.__main__",
+            "training.sequence_probe", "training.explain", "training.volume_report", "training.retrain_last_layer",
+            "convert.__main__",
             "convert.report"}
 HEAVY = ("tensorflow", "keras", "matplotlib", "sklearn")
 

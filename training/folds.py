@@ -13,7 +13,7 @@ from training.contract import find_no_tumor_label
 from training.data import TRAIN_ONLY_PATIENTS, load_images, patient_of, prepare_data, scan_folders, sequence_of
 from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities, tumor_detection_metrics
 from training.fit import train_model
-from training.report import percent
+from training.report import percent, score
 
 VALIDATION_KEYS = ("accuracy", "macro_f1", "tumor_sensitivity", "tumor_specificity", "tumor_roc_auc")
 
@@ -80,7 +80,7 @@ def write_report(folds: list[dict], args, path: Path) -> None:
         auc = f.get("tumor_roc_auc")
         lines.append(f"| {f['held_out']} | {f['tumor_images'] + f['no_tumor_images']} ({f['tumor_images']} / "
                      f"{f['no_tumor_images']}) | {percent(f['tumor_sensitivity'])} | {percent(f['tumor_specificity'])} | "
-                     f"{_three(auc)} | {', '.join(f['trained_on'])} ({f['training_images']}) | "
+                     f"{score(auc)} | {', '.join(f['trained_on'])} ({f['training_images']}) | "
                      f"{f['epochs_run']} | {f['train_seconds'] / 60:.0f} min |")
     lines += ["", "## Validation and unseen collections", "",
               "The same fold models on the validation subset of the collections they trained on (split by "
@@ -92,10 +92,10 @@ def write_report(folds: list[dict], args, path: Path) -> None:
     for f in folds:
         v = f.get("validation", {})
         unseen = "; ".join(f"{name} {percent(e['tumor_sensitivity'])} / {percent(e['tumor_specificity'])} "
-                           f"({_three(e.get('tumor_roc_auc'))})" for name, e in f.get("external", {}).items()) or "–"
-        lines.append(f"| {f['held_out']} | {percent(v.get('accuracy'))} | {_three(v.get('macro_f1'))} | "
+                           f"({score(e.get('tumor_roc_auc'))})" for name, e in f.get("external", {}).items()) or "–"
+        lines.append(f"| {f['held_out']} | {percent(v.get('accuracy'))} | {score(v.get('macro_f1'))} | "
                      f"{percent(v.get('tumor_sensitivity'))} / {percent(v.get('tumor_specificity'))} | "
-                     f"{_three(v.get('tumor_roc_auc'))} | {unseen} |")
+                     f"{score(v.get('tumor_roc_auc'))} | {unseen} |")
     with_sequences = [f for f in folds if f.get("per_sequence")]
     for f in with_sequences:
         lines += ["", f"## {f['held_out']} held out, per sequence", "",
@@ -105,13 +105,8 @@ def write_report(folds: list[dict], args, path: Path) -> None:
             auc = m.get("tumor_roc_auc")
             lines.append(f"| {name} | {m['n']} ({m['tumor_images']} / {m['no_tumor_images']}) | "
                          f"{percent(m['tumor_sensitivity'])} | {percent(m['tumor_specificity'])} | "
-                         f"{_three(auc)} |")
+                         f"{score(auc)} |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"settings": {k: v for k, v in vars(args).items()},
                                                      "folds": folds}, indent=2) + "\n")
-
-
-def _three(value) -> str:
-    """A ROC AUC or an F1 score as the report prints it, "–" when there is nothing to measure."""
-    return "–" if value is None else f"{value:.3f}"

@@ -17,7 +17,7 @@ import numpy as np
 
 from training.contract import Metadata
 from training.evaluate import predict_probabilities, tumor_detection_metrics, tumor_probability
-from training.report import percent
+from training.report import percent, score
 from training.volumes import load_nifti, model_inputs, read_volume, to_axial
 
 SEQUENCES = ("flair", "t1", "t1ce", "t2")
@@ -72,7 +72,7 @@ def metrics_table(rows: list[dict], rule: str) -> list[str]:
         p = np.array([r["tumor_probability"] for r in chosen])
         truth = np.array([r["mask_voxels"] > 0 for r in chosen])
         m = tumor_detection_metrics(p, truth, THRESHOLD)
-        auc = "–" if m["tumor_roc_auc"] is None else f"{m['tumor_roc_auc']:.3f}"
+        auc = score(m["tumor_roc_auc"])
         name = "**all four**" if sequence == "all" else sequence
         lines.append(f"| {name} | {m['tumor_images']} | {m['no_tumor_images']} | {percent(m['tumor_sensitivity'])} | "
                      f"{percent(m['tumor_specificity'])} | {auc} |")

@@ -1,5 +1,5 @@
 """Markdown reports of trained models: the comparison table, unseen collections, per collection and
-per sequence figures, per class, links to the plots; and `percent`, the one way every report prints a share.
+per sequence figures, per class, links to the plots; and `percent` and `score`, the one way every report prints a share and a score.
 """
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from training.runs import library_versions
 def percent(value) -> str:
     """A share as the reports print it: "97.3 %", or "–" when there is nothing to measure."""
     return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def score(value) -> str:
+    """A ROC AUC or F1 score as the reports print it: "0.973", or "–" when there is nothing to measure."""
+    return "–" if value is None else f"{value:.3f}"
 
 
 def write_report(results: list[dict], winner: dict, data: PreparedData, args, seconds: float, path: Path,
@@ -83,7 +88,7 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
                 auc = m.get("tumor_roc_auc")
                 lines.append(f"| {name} | {m['n']} ({m.get('tumor_images', '–')} / {m.get('no_tumor_images', '–')}) | "
                              f"{percent(m['accuracy'])} | {percent(m.get('tumor_sensitivity'))} | "
-                             f"{percent(m.get('tumor_specificity'))} | {'–' if auc is None else f'{auc:.3f}'} |")
+                             f"{percent(m.get('tumor_specificity'))} | {score(auc)} |")
     t = winner["test"]
     chosen = (f"## Winner: `{winner['model']}`\n\nChosen by validation macro-F1 "
               f"({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the smaller file, then the faster "
