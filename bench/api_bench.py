@@ -355,7 +355,9 @@ def model_note() -> str:
         return f"{model_dir} (no readable metadata.json)"
     accuracy = (metadata.get("metrics") or {}).get("test", {}).get("accuracy")
     trained = f"test accuracy {accuracy:.3f}" if accuracy else json.dumps(metadata.get("training"))[:120]
-    return f"{model_dir}: {metadata.get('architecture')}, {trained}"
+    # Relative to the repository where it lies inside it: the report reads the same on any machine.
+    shown = model_dir.resolve().relative_to(REPO) if model_dir.resolve().is_relative_to(REPO) else model_dir
+    return f"{shown}: {metadata.get('architecture')}, {trained}"
 
 
 def results_table(result: dict) -> str:
