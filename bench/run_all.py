@@ -6,7 +6,7 @@ same images; writes reports/bench.md with the machine and the date.
 (a) The page in Debian's headless Chromium (bench/page_bench.py): ms per image per backend, time
     from navigation to ready, bytes transferred.
 (b) Native Keras in this process, right after (a): frontend/model/model.h5 on the same images,
-    batch 1, decoded and preprocessed by training.images (the page's Python twin), so the report
+    batch 1, decoded and preprocessed by mri.images (the page's Python twin), so the report
     gives the ratio page / native (the goal: <= 1.5x).
 (c) POST /api/predict under concurrent clients against gunicorn (bench/api_bench.py), with the
     page-vs-API agreement on real slices.
@@ -93,11 +93,11 @@ async def measure_page(images, runs: int, loads: int) -> dict:
 
 def measure_native(images, runs: int) -> dict:
     """model.h5 in TensorFlow, batch 1, on the page's images: decode + preprocess
-    (training.images.load_model_input) and the model, timed apart, three ways of calling it."""
+    (mri.images.load_model_input) and the model, timed apart, three ways of calling it."""
     import tensorflow as tf
 
-    from training.images import load_model_input
-    from training.models import load_model
+    from mri.images import load_model_input
+    from mri.layers import load_model
 
     metadata = json.loads((MODEL_DIR / "metadata.json").read_text())
     h, w, c = (metadata["input"][k] for k in ("height", "width", "channels"))
@@ -203,7 +203,7 @@ def render(run: dict) -> str:
         "| --- | --- | --- | --- |",
         f"| page, wasm, ms/image p50 (decode + preprocess + model, in the worker) | {wasm['total_p50']:.2f} | "
         f"<= 10 (goal 5) | {verdict(wasm['total_p50'] <= 10)} |",
-        f"| native Keras, ms/image p50 (training.images decode + preprocess, then the model as a tf.function) | "
+        f"| native Keras, ms/image p50 (mri.images decode + preprocess, then the model as a tf.function) | "
         f"{p50(native_total):.2f} | | |",
         f"| **page / native**, whole image | **{ratio_total:.2f}x** | <= {RATIO_GOAL}x | {verdict(ratio_total <= RATIO_GOAL)} |",
         f"| page / native, model only (wasm {wasm['inference_p50']:.2f} ms vs tf.function "
@@ -233,7 +233,7 @@ def render(run: dict) -> str:
         "| step | calls | p50 ms | p90 ms |",
         "| --- | --- | --- | --- |",
     ]
-    for label, key in (("decode + preprocess (training.images.load_model_input)", "decode"),
+    for label, key in (("decode + preprocess (mri.images.load_model_input)", "decode"),
                        ("model as a tf.function (what the API runs)", "compiled"),
                        ("model called eagerly, `model(x)`", "eager"),
                        ("`model.predict(x)` (Keras's batch API: per-call set-up dominates)", "predict")):

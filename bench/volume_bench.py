@@ -65,9 +65,9 @@ async def measure(volume: Path, runs: int) -> dict:
 
 
 def keras_agreement(volume: Path, slices: list[dict]) -> dict:
-    """The page's per-slice probabilities against Keras on the slices training.volumes reads."""
-    from training.models import load_model
-    from training.volumes import model_inputs, read_volume
+    """The page's per-slice probabilities against Keras on the slices mri.volumes reads."""
+    from mri.layers import load_model
+    from mri.volumes import model_inputs, read_volume
 
     metadata = json.loads((ROOT / "frontend" / "model" / "metadata.json").read_text())
     labels = metadata["labels"]

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 
 from convert import QUANTIZATIONS, ConversionError
-from training.models import load_model
+from mri.layers import load_model
 
 # tensorflowjs's own names for the quantised weight types; "none" writes float32 weights.
 _QUANTIZATION_DTYPE_MAPS = {"none": None, "float16": {"float16": True}, "uint8": {"uint8": True}}

@@ -2,7 +2,7 @@
 
 Python writes the inputs as raw float32, `node convert/verify.mjs` runs them through TF.js (wasm
 backend, one image per call, as the page does) and writes the probabilities back. Inputs are real
-images (decoded by `training.images`, the one Python definition of image -> model input) and
+images (decoded by `mri.images`, the one Python definition of image -> model input) and
 synthetic ones chosen to reach the edges of the model's arithmetic (black, white, gradients, noise).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from convert import ConversionError, ParityError
 from convert.graph_model import GraphModel
 from convert.samples import REPO, LabelledImage
-from training.images import ImageDecodeError, load_model_input
+from mri.images import ImageDecodeError, load_model_input
 
 VERIFY_SCRIPT = Path(__file__).with_name("verify.mjs")
 # What verify.mjs imports (package.json installs them).

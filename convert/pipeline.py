@@ -24,8 +24,8 @@ from convert.graph_model import GraphModel, export_graph_model, load_keras_model
 from convert.graph_model import read_graph_model, tensorflowjs_version
 from convert.parity import LIMITS, Limits, Parity, check_inputs, keras_probabilities, measure_parity, wasm_diagnosis
 from convert.samples import REPO, LabelledImage
-from training.contract import ContractError
-from training.contract import read_metadata as read_contract_metadata
+from mri.contract import ContractError
+from mri.contract import read_metadata as read_contract_metadata
 
 # The file names the page and the server load (docs/contract.md).
 SHIPPED_H5 = "model.h5"
@@ -47,7 +47,7 @@ class Conversion:
 
 
 def read_metadata(path: Path) -> dict:
-    """metadata.json as training wrote it, checked against the contract (training.contract)."""
+    """metadata.json as training wrote it, checked against the contract (mri.contract)."""
     try:
         return read_contract_metadata(path).document
     except ContractError as err:

@@ -1,4 +1,4 @@
-"""The model contract, once per language: training/contract.py and frontend/js/contract.js give the
+"""The model contract, once per language: mri/contract.py and frontend/js/contract.js give the
 same verdict on the same metadata.json files (tests/fixtures/metadata, plus the shipped one) and
 shape the same answer from the same probabilities."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from training.contract import ContractError, answer, check_metadata, metadata_problems, read_metadata
+from mri.contract import ContractError, answer, check_metadata, metadata_problems, read_metadata
 
 FIXTURES = REPO / "tests" / "fixtures" / "metadata"
 VERDICTS = json.loads((FIXTURES / "verdicts.json").read_text())

@@ -23,7 +23,8 @@ from convert.pipeline import convert_model
 from convert.report import build_parser as build_report_parser
 from convert.samples import choose, images_from_folder, images_from_split
 from tests.conftest import REPO, real_data
-from training.models import PerImageStandardization, create_model, list_models
+from mri.layers import PerImageStandardization
+from training.models import create_model, list_models
 
 SIZE = 32
 LABELS = ["glioma", "notumor", "pituitary"]

@@ -36,7 +36,8 @@ def test_refit_weighs_every_collection_by_class_evenly_and_pins_absent_classes()
 
 
 def test_command_refits_only_the_classifier_and_reports_before_and_after(image_folder, tmp_path):
-    from training.models import create_model, load_model
+    from mri.layers import load_model
+    from training.models import create_model
     from training.retrain_last_layer import main
 
     data = image_folder(per_class=40, size=32, seed=1)

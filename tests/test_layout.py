@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = {"training": REPO / "training", "convert": REPO / "convert", "mri_site": REPO / "site" / "mri_site"}
+PACKAGES = {"mri": REPO / "mri", "training": REPO / "training", "convert": REPO / "convert", "mri_site": REPO / "site" / "mri_site"}
 SCRIPTS = {"bench": REPO / "bench", "tests": REPO / "tests"}
 # `python -m <command>`: each only parses its flags and calls the library below it.
 COMMANDS = {"training.train", "training.compare", "training.loco", "training.operating_points",
@@ -87,6 +87,19 @@ def test_no_import_cycle():
         if node not in state:
             visit(node, [node])
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+# Which project packages each may import: the shared core nothing, the server only the core.
+MAY_IMPORT = {"mri": {"mri"}, "mri_site": {"mri", "mri_site"}, "training": {"mri", "training"},
+              "convert": {"mri", "convert"}}
+
+
+@pytest.mark.parametrize("package", sorted(MAY_IMPORT))
+def test_each_stage_imports_only_the_core_and_itself(package):
+    wrong = [f"{name} imports {target}" for name, targets in graph().items()
+             if name.split(".")[0] == package for target in targets
+             if target.split(".")[0] not in MAY_IMPORT[package]]
+    assert not wrong
 
 
 def test_the_library_never_imports_a_command():
@@ -175,9 +188,9 @@ def test_model_names_are_listed_where_parsing_needs_no_keras():
 
 
 def test_the_shipped_model_still_loads_with_its_registered_layers():
-    """Renaming a registered layer or moving it out of training.models would break every saved model."""
-    from training.contract import read_metadata
-    from training.models import load_model
+    """Renaming a registered layer (or its package, "mri") would break every saved model."""
+    from mri.contract import read_metadata
+    from mri.layers import load_model
 
     metadata = read_metadata(REPO / "frontend" / "model" / "metadata.json")
     model = load_model(str(REPO / "frontend" / "model" / "model.h5"))
@@ -188,6 +201,6 @@ def test_the_shipped_model_still_loads_with_its_registered_layers():
 
 def test_environment_is_not_needed_to_find_the_packages():
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    code = "import training.contract, convert, mri_site; print('ok')"
+    code = "import mri.contract, convert, mri_site; print('ok')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", env=env, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr

@@ -45,7 +45,7 @@ def _bright_box(image):
 
 
 def test_crop_to_brain_centres_and_enlarges_a_small_off_centre_head():
-    from training.models import CropToBrain
+    from mri.layers import CropToBrain
 
     cropped = CropToBrain()(_head(centre=(45, 50), radius=36)).numpy()
     top, bottom, left, right = _bright_box(cropped)
@@ -55,7 +55,7 @@ def test_crop_to_brain_centres_and_enlarges_a_small_off_centre_head():
 
 
 def test_crop_to_brain_ignores_burnt_in_letters_and_keeps_black_images():
-    from training.models import CropToBrain
+    from mri.layers import CropToBrain
 
     crop = CropToBrain()
     np.testing.assert_allclose(crop(_head(letter=True)).numpy()[:, 12:116, 12:116],

@@ -1,5 +1,5 @@
 """The page's preprocessing and DICOM reading (frontend/js/) against their Python twins
-(training/images.py, training/dicom.py): the same bytes must give the same model input."""
+(mri/images.py, mri/dicom.py): the same bytes must give the same model input."""
 from __future__ import annotations
 
 import io
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from page_jobs import read_floats, run_page_job, write_floats
-from training.dicom import decode_dicom
-from training.images import to_model_input
+from mri.dicom import decode_dicom
+from mri.images import to_model_input
 
 
 @pytest.mark.parametrize("height,width,channels,model_channels", [

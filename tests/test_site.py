@@ -339,7 +339,7 @@ _keras_models: dict = {}
 
 def keras_model(model_dir: Path = MODEL_DIR):
     """model_dir's model.h5 in Keras, loaded once per test session."""
-    from training.models import load_model
+    from mri.layers import load_model
 
     if model_dir not in _keras_models:
         _keras_models[model_dir] = load_model(str(model_dir / "model.h5"))
@@ -347,8 +347,8 @@ def keras_model(model_dir: Path = MODEL_DIR):
 
 
 def keras_probabilities(data: bytes, model_dir: Path = MODEL_DIR) -> np.ndarray:
-    """What Keras itself says for these bytes: training.images' array through model.predict."""
-    from training.images import load_model_input
+    """What Keras itself says for these bytes: mri.images' array through model.predict."""
+    from mri.images import load_model_input
 
     shape = METADATA["input"]
     array = load_model_input(data, shape["height"], shape["width"], shape["channels"])
@@ -479,10 +479,10 @@ def test_dicom_bomb_is_413(client):
 
 
 def test_dicom_bomb_is_refused_before_its_pixels_are_allocated():
-    # training.images is the decoder the server and training share; its own guard must hold too.
+    # mri.images is the decoder the server and training share; its own guard must hold too.
     import resource
 
-    from training.images import ImageDecodeError, decode_image
+    from mri.images import ImageDecodeError, decode_image
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(ImageDecodeError, match="more than the"):

@@ -15,8 +15,8 @@ from tests.volume_samples import brats_path, brats_patients, head_phantom, nifti
 
 
 def keras_on_slices(slices: np.ndarray) -> np.ndarray:
-    """Keras's probabilities for uint8 slices [n, h, w], through the image path of training.images."""
-    from training.images import resize_bilinear
+    """Keras's probabilities for uint8 slices [n, h, w], through the image path of mri.images."""
+    from mri.images import resize_bilinear
 
     shape = METADATA["input"]
     batch = np.stack([resize_bilinear(s.astype(np.float32)[..., None], shape["height"], shape["width"])

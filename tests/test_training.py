@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests.conftest import REPO, blob_image, real_data
 from training.data import (DataError, group_near_duplicates, load_images, scan_folders, split_by_groups)
-from training.images import ImageDecodeError, decode_image, load_model_input
+from mri.images import ImageDecodeError, decode_image, load_model_input
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -199,7 +199,7 @@ def test_only_the_training_pipeline_is_augmented():
 
 
 def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tmp_path):
-    from training.models import load_model
+    from mri.layers import load_model
     from training.train import main
 
     root = image_folder(per_class=24, size=40)

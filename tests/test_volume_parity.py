@@ -1,5 +1,5 @@
-"""The page's scan reading (frontend/js/nifti.js, series.js, volume.js) against training/volumes.py
-and training/dicom_series.py: the same files must give the same slices, bytes for bytes, and the
+"""The page's scan reading (frontend/js/nifti.js, series.js, volume.js) against mri/volumes.py
+and mri/dicom_series.py: the same files must give the same slices, bytes for bytes, and the
 same refusals."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from page_jobs import run_page_job
 from tests.conftest import real_data
 from tests.test_volumes import BRATS_LIKE, affines, header_with_dims
 from tests.volume_samples import brats_path, brats_patients, dicom_series, head_phantom, nifti_bytes
-from training.dicom_series import read_series
-from training.volumes import VolumeError, read_volume
+from mri.dicom_series import read_series
+from mri.volumes import VolumeError, read_volume
 
 
 def page_scans(tmp_path, scans: list[list[tuple[str, bytes]]]) -> list[dict]:

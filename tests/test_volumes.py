@@ -1,4 +1,4 @@
-"""training/volumes.py and training/dicom_series.py: NIfTI reading against nibabel on generated
+"""mri/volumes.py and mri/dicom_series.py: NIfTI reading against nibabel on generated
 volumes, the BraTS volumes against their own training slices, and DICOM series built from a volume."""
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from tests.conftest import real_data
 from tests.volume_samples import (BRATS_SLICES, SEQUENCES, brats_path, brats_patients, dicom_series,
                                   head_phantom, nifti_bytes)
-from training import volumes
-from training.dicom_series import read_series
-from training.volumes import VolumeError, read_volume
+from mri import volumes
+from mri.dicom_series import read_series
+from mri.volumes import VolumeError, read_volume
 
 nib = pytest.importorskip("nibabel")
 

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from training.defaults import CACHE_DIR, CHANNELS, IMAGE_SIZE, SEED
-from training.images import ImageDecodeError, decode_image, to_grayscale, to_model_input
+from mri.images import ImageDecodeError, decode_image, to_grayscale, to_model_input
 
 SUBSETS = ("train", "validation", "test")
 # Two images of one collection are near-duplicates when their 32x32 grayscale thumbnails, each

@@ -14,7 +14,8 @@ from training.augment import augment_one
 from training.data import PreparedData, sampling_weights
 from training.defaults import (BATCH_SIZE, EPOCHS, INTENSITY, LEARNING_RATE, PATIENCE, SAMPLING, SEED,
                                SKULL)
-from training.models import create_model, load_model
+from mri.layers import load_model
+from training.models import create_model
 
 
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = SEED,

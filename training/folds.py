@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.contract import find_no_tumor_label
+from mri.contract import find_no_tumor_label
 from training.data import TRAIN_ONLY_PATIENTS, load_images, patient_of, prepare_data, scan_folders, sequence_of
 from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities, tumor_detection_metrics
 from training.fit import train_model

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from training.contract import find_no_tumor_label
+from mri.contract import find_no_tumor_label
 from training.data import PreparedData, sampling_weights
 from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities
 from training.folds import VALIDATION_KEYS, held_out_figures

@@ -57,7 +57,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
-    from training.contract import find_no_tumor_label
+    from mri.contract import find_no_tumor_label
     from training.data import labels_of, scan_folders
     from training.folds import run_fold, write_report
     from training.report import percent

@@ -1,6 +1,6 @@
 """Per-slice agreement of a model with the expert tumour masks of whole BraTS volumes.
 
-Each volume is read as the page and the API read it (training.volumes: radiological axial view,
+Each volume is read as the page and the API read it (mri.volumes: radiological axial view,
 per-volume 99.5th-percentile scaling); every slice with enough head is classified by the model on
 the image path (bilinear resize, raw 0-255). The truth of a slice comes from the expert mask
 (`<patient>_seg.nii.gz`) on the same grid, by the brain-mri-brats set's own rule: tumour where the
@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from training.contract import Metadata
+from mri.contract import Metadata
 from training.evaluate import predict_probabilities, tumor_detection_metrics, tumor_probability
 from training.report import percent, score
-from training.volumes import load_nifti, model_inputs, read_volume, to_axial
+from mri.volumes import load_nifti, model_inputs, read_volume, to_axial
 
 SEQUENCES = ("flair", "t1", "t1ce", "t2")
 TUMOUR_VOXELS = 100  # the brain-mri-brats rule: >= 100 mask voxels is a tumour slice, 0 is not
@@ -91,7 +91,7 @@ def render(rows: list[dict], metadata: Metadata, volumes_dir: Path, model_path: 
         f"- Model: `{model_path}` ({metadata.architecture}), trained on {', '.join(trained_on) or 'unknown data'}.",
         f"- Volumes: {len(patients)} BraTS 2018 patients in `{volumes_dir}` ({', '.join(patients)}), four sequences each, "
         "240×240×155 at 1 mm, skull-stripped.",
-        "- Reading: as the page and the API read them (`training/volumes.py`): radiological axial slices, per-volume "
+        "- Reading: as the page and the API read them (`mri/volumes.py`): radiological axial slices, per-volume "
         "scaling of 0 to the 99.5th percentile of the non-zero voxels onto 0–255; only slices with enough head "
         "(at least 5 % of pixels brighter than 25) are classified, as in the page.",
         f"- Truth per slice: the expert mask (`seg`, any label > 0) on that slice. Main table: the brain-mri-brats "

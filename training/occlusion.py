@@ -18,9 +18,9 @@ from keras import ops
 from matplotlib import colormaps
 from PIL import Image
 
-from training.contract import read_metadata
-from training.images import load_model_input
-from training.models import load_model
+from mri.contract import read_metadata
+from mri.images import load_model_input
+from mri.layers import load_model
 
 # A patch an eighth of the side, moved half a patch at a time: 15 x 15 = 225 forward passes at
 # 128 px. Smaller patches sharpen the map and cost quadratically more passes.

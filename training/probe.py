@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.augment import random_intensity_curve
-from training.contract import find_no_tumor_label
+from mri.contract import find_no_tumor_label
 from training.evaluate import per_group_metrics, predict_probabilities
 from training.report import percent
 

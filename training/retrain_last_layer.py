@@ -38,10 +38,10 @@ def main(argv=None) -> int:
     if overlap := set(args.judge) & set(args.data):
         p.error(f"--judge {sorted(overlap)} must not be among the --data folders: it must be unseen.")
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
-    from training.contract import read_metadata
+    from mri.contract import read_metadata
     from training.data import prepare_data
     from training.last_layer import judge, retrain_last_layer, write_report
-    from training.models import load_model
+    from mri.layers import load_model
 
     metadata = Path(args.model).with_name("metadata.json")
     labels = args.labels or (list(read_metadata(metadata).labels) if metadata.exists() else None)

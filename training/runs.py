@@ -16,7 +16,7 @@ import tensorflow as tf
 from matplotlib.figure import Figure
 
 from training.augment import describe
-from training.contract import find_no_tumor_label
+from mri.contract import find_no_tumor_label
 from training.data import NEAR_DUPLICATE_CORRELATION, PreparedData, summarize_split, write_split_csv
 from training.defaults import INTENSITY, SAMPLING, SKULL
 from training.evaluate import evaluate_model

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.contract import find_no_tumor_label
+from mri.contract import find_no_tumor_label
 from training.evaluate import external_predictions, predict_probabilities, tumor_detection_metrics, tumor_probability
 from training.report import percent
 

@@ -28,9 +28,9 @@ def main(argv=None) -> int:
     if not args.volumes.is_dir():
         raise SystemExit(f"{args.volumes} is not a folder of BraTS patients (<patient>/<patient>_<sequence>.nii.gz).")
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
-    from training.contract import read_metadata
+    from mri.contract import read_metadata
     from training.mask_agreement import collect, write_report
-    from training.models import load_model
+    from mri.layers import load_model
 
     metadata = read_metadata(args.model.with_name("metadata.json"))
     rows = collect(args.volumes, load_model(str(args.model)), metadata)

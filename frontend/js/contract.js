@@ -1,5 +1,5 @@
 // The model contract on the page: what metadata.json must say and the shape of every answer.
-// The twin of training/contract.py (tests/test_contract.py feeds both the same files);
+// The twin of mri/contract.py (tests/test_contract.py feeds both the same files);
 // docs/contract.md describes it. DOM-free, tested by Node.
 
 /** Every way `metadata` (metadata.json parsed) breaks the contract; [] when it keeps it. */

@@ -1,6 +1,6 @@
 // File bytes -> decoded image {width, height, channels, data}, with the browser's decoders.
 // Runs in the worker (createImageBitmap and OffscreenCanvas exist there). The twin of
-// training/images.py decode_image: decode by content, whatever the file name says.
+// mri/images.py decode_image: decode by content, whatever the file name says.
 import { dicomPixels, isDicom, readDicom } from "./dicom.js";
 import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
 

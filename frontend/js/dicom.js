@@ -1,4 +1,4 @@
-// DICOM pixel data -> a decoded image (float32, 0-255): the JavaScript twin of training/dicom.py.
+// DICOM pixel data -> a decoded image (float32, 0-255): the JavaScript twin of mri/dicom.py.
 //
 // The rule both follow: take the middle frame of a multi-frame file (or `frame`), apply
 // RescaleSlope/RescaleIntercept, window with the file's first WindowCenter/WindowWidth or, when
@@ -63,7 +63,7 @@ const TAG = {
   pixelData: "x7fe00010",
 };
 
-/** True for a DICOM Part 10 file: "DICM" after the 128-byte preamble (training/images.py is_dicom). */
+/** True for a DICOM Part 10 file: "DICM" after the 128-byte preamble (mri/images.py is_dicom). */
 export function isDicom(bytes) {
   return bytes.length >= DICOM_MAGIC_OFFSET + 4 &&
     String.fromCharCode(...bytes.subarray(DICOM_MAGIC_OFFSET, DICOM_MAGIC_OFFSET + 4)) === "DICM";
@@ -90,7 +90,7 @@ export function percentileOf(n, q, smallest) {
 
 /**
  * Rescaled pixel values -> Float32Array 0-255 by the shared windowing rule
- * (training/dicom.py window_to_uint8_range).
+ * (mri/dicom.py window_to_uint8_range).
  */
 export function windowToByteRange(values, center, width, monochrome1) {
   let lo;

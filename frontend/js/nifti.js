@@ -1,5 +1,5 @@
 // NIfTI-1/2 files (.nii, .nii.gz) -> voxels, shape and affine, with nifti-reader-js for the header
-// and the platform's own gunzip (DecompressionStream). The Python twin is training/volumes.py
+// and the platform's own gunzip (DecompressionStream). The Python twin is mri/volumes.py
 // (nibabel); the affine follows nibabel's choice: the sform when its code is set, else the qform,
 // else pixdim with x flipped (Analyze's radiological default).
 //

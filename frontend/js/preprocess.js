@@ -1,4 +1,4 @@
-// How decoded pixels become the model's input: the JavaScript twin of training/images.py.
+// How decoded pixels become the model's input: the JavaScript twin of mri/images.py.
 //
 // The model's input (docs/contract.md): grayscale when the model takes one channel (BT.601 luma
 // as float, not rounded), bilinear resize with half-pixel centres and no antialiasing (what TF's
@@ -8,9 +8,9 @@
 // A decoded image here is {width, height, channels, data}: channels 1 (gray), 3 (RGB) or
 // 4 (RGBA as canvas getImageData returns it; alpha is ignored, as Python drops it).
 
-// ITU-R BT.601 luma, the weights Pillow's "L" conversion uses (training/images.py LUMA_WEIGHTS).
+// ITU-R BT.601 luma, the weights Pillow's "L" conversion uses (mri/images.py LUMA_WEIGHTS).
 export const LUMA_WEIGHTS = Object.freeze([0.299, 0.587, 0.114]);
-// A decompression bomb guard, the same limit as training/images.py MAX_PIXELS.
+// A decompression bomb guard, the same limit as mri/images.py MAX_PIXELS.
 export const MAX_PIXELS = 40_000_000;
 
 const f32 = Math.fround;
@@ -23,7 +23,7 @@ export class ImageDecodeError extends Error {
   }
 }
 
-/** Throws ImageDecodeError for an image too large to decode safely (training/images.py's rule). */
+/** Throws ImageDecodeError for an image too large to decode safely (mri/images.py's rule). */
 export function checkPixelCount(width, height, name) {
   if (width * height > MAX_PIXELS) {
     throw new ImageDecodeError(`${name} has ${width}x${height} pixels, more than the ` +

@@ -1,5 +1,5 @@
 // A scan's per-slice results -> its summary and its CSV. DOM-free, tested by Node; the API's
-// twin is training/volumes.py summarize (same figures, snake_case keys).
+// twin is mri/volumes.py summarize (same figures, snake_case keys).
 import { toCsv } from "./csv.js";
 
 export const TUMOUR_THRESHOLD = 0.5;

@@ -1,5 +1,5 @@
 // A DICOM series (files of one or more frames) -> voxels and affine: the JavaScript twin of
-// training/dicom_series.py.
+// mri/dicom_series.py.
 //
 // Files are grouped by SeriesInstanceUID (groupSeries); within one series, frames are ordered by
 // their position along the slice normal (ImagePositionPatient on ImageOrientationPatient's

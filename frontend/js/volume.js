@@ -1,4 +1,4 @@
-// A volume's voxels -> scaled axial slices in one view: the JavaScript twin of training/volumes.py.
+// A volume's voxels -> scaled axial slices in one view: the JavaScript twin of mri/volumes.py.
 //
 // The convention (the BraTS training slices'): axial slices in the radiological view (the
 // patient's anterior at the top, the patient's right on the image's left), slice `index` = the
@@ -11,7 +11,7 @@ export const PERCENTILE = 99.5;
 // A slice is classified when at least MIN_HEAD_FRACTION of its pixels are brighter than HEAD_GREY.
 export const HEAD_GREY = 25;
 export const MIN_HEAD_FRACTION = 0.05;
-// The same refusals as training/volumes.py, before memory is spent.
+// The same refusals as mri/volumes.py, before memory is spent.
 export const MAX_VOXELS = 512 * 512 * 512;
 export const MAX_SLICE_SIDE = 2048;
 const HEADER_ALLOWANCE = 1024 * 1024;
@@ -25,7 +25,7 @@ export class VolumeError extends Error {
   }
 }
 
-/** Refuses shapes no brain MRI volume has (training/volumes.py check_shape). */
+/** Refuses shapes no brain MRI volume has (mri/volumes.py check_shape). */
 export function checkShape(shape, name, maxVoxels = MAX_VOXELS) {
   const text = shape.join("x");
   if (shape.length < 3 || shape[2] < 2) {
@@ -170,7 +170,7 @@ export function sliceImage(volume, index) {
     data: volume.slices.subarray(index * size, (index + 1) * size) };
 }
 
-/** True when a slice has enough head in it to classify (training/volumes.py Volume.has_head). */
+/** True when a slice has enough head in it to classify (mri/volumes.py Volume.has_head). */
 export function hasHead(image) {
   let bright = 0;
   for (let i = 0; i < image.data.length; i += 1) if (image.data[i] > HEAD_GREY) bright += 1;

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import { checkMetadata, metadataProblems } from "../js/contract.js";
 
-// The files training/contract.py is tested on too (tests/test_contract.py), with the expected verdicts.
+// The files mri/contract.py is tested on too (tests/test_contract.py), with the expected verdicts.
 const FIXTURES = new URL("../../tests/fixtures/metadata/", import.meta.url);
 const VERDICTS = JSON.parse(readFileSync(new URL("verdicts.json", FIXTURES), "utf8"));
 const read = (name) => JSON.parse(readFileSync(new URL(name, FIXTURES), "utf8"));

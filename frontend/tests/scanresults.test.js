@@ -1,4 +1,4 @@
-// A scan's summary and CSV (scanresults.js): the figures training/volumes.py summarize gives.
+// A scan's summary and CSV (scanresults.js): the figures mri/volumes.py summarize gives.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

@@ -38,8 +38,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from mri_site.classifier import ModelUnavailable, get_classifier, model_is_loaded
 from mri_site.uploads import UploadRejected, UploadTooLarge, check_pixel_count, read_header
-from training.images import ImageDecodeError
-from training.volumes import VolumeError, VolumeTooLarge, looks_like_nifti
+from mri.images import ImageDecodeError
+from mri.volumes import VolumeError, VolumeTooLarge, looks_like_nifti
 
 log = logging.getLogger(__name__)
 

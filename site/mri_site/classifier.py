@@ -1,8 +1,8 @@
 """The shipped Keras model, loaded once per process and shared by the request threads.
 
 The model and its metadata.json come from MRI_MODEL_DIR (frontend/model/, the files the page
-downloads), the image goes through training.images.load_model_input, the preprocessing the page's
-JavaScript is tested against, and the answer is shaped by training.contract. So the API answers
+downloads), the image goes through mri.images.load_model_input, the preprocessing the page's
+JavaScript is tested against, and the answer is shaped by mri.contract. So the API answers
 what the page answers.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import tensorflow as tf
 from django.conf import settings
 from PIL import Image
 
-from training.contract import ContractError, answer, read_metadata
-from training.images import load_model_input
-from training.models import load_model
-from training.volumes import model_inputs, read_volume, summarize
+from mri.contract import ContractError, answer, read_metadata
+from mri.images import load_model_input
+from mri.layers import load_model
+from mri.volumes import model_inputs, read_volume, summarize
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class Classifier:
 
     def classify(self, data: bytes, name: str) -> dict:
         """Image bytes -> the contract's answer (docs/contract.md). Raises
-        training.images.ImageDecodeError."""
+        mri.images.ImageDecodeError."""
         m = self.metadata
         started = time.perf_counter()
         pixels = load_model_input(data, m.height, m.width, m.channels, name)

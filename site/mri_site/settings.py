@@ -131,7 +131,7 @@ MRI_VENDOR_MAX_AGE = env_int("MRI_VENDOR_MAX_AGE", 24 * 3600)
 MRI_MODEL_DIR = env_path("MRI_MODEL_DIR", FRONTEND_DIR / "model")
 MRI_MAX_UPLOAD_BYTES = env_int("MRI_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1)
 # Decoded pixels per image (all frames of a DICOM). A 4096 x 4096 image already costs ~200 MB of
-# float32 while it is converted; MRI slices are 256-1024 px. Capped by training.images.MAX_PIXELS.
+# float32 while it is converted; MRI slices are 256-1024 px. Capped by mri.images.MAX_PIXELS.
 MRI_MAX_IMAGE_PIXELS = env_int("MRI_MAX_IMAGE_PIXELS", 4096 * 4096, minimum=1)
 # Most voxels in one NIfTI volume (256 x 256 x 256: about 130 MB as float64 while it is scaled).
 MRI_MAX_VOLUME_VOXELS = env_int("MRI_MAX_VOLUME_VOXELS", 256 * 256 * 256, minimum=1)

@@ -1,6 +1,6 @@
 """Uploads: kept in memory only, and checked from their header before anything decodes them.
 
-Decoding itself is training.images' job (the one definition the page's preprocessing is tested
+Decoding itself is mri.images' job (the one definition the page's preprocessing is tested
 against); this module only refuses, early and cheaply, what must never reach a decoder: formats
 the page does not read (Pillow also opens EPS through Ghostscript, FITS, PSD, ...) and images
 whose pixel count would cost too much memory once decoded (a decompression bomb).
@@ -16,10 +16,10 @@ from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from PIL import Image, UnidentifiedImageError
 
-from training.images import MAX_PIXELS, is_dicom
+from mri.images import MAX_PIXELS, is_dicom
 
 # The formats a browser decodes natively, by their first bytes (file extensions lie), and the
-# Pillow plugin that reads each. DICOM is recognised by training.images.is_dicom.
+# Pillow plugin that reads each. DICOM is recognised by mri.images.is_dicom.
 SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "PNG"),
     (b"\xff\xd8\xff", "JPEG"),

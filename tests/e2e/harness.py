@@ -9,7 +9,7 @@
   loaded and ready, with every request (page, its worker and the service worker), every console
   message and every Content-Security-Policy violation recorded.
 - `keras` (session): the reference answer, `frontend/model/model.h5` run by Keras on
-  `training.images.load_model_input` of the same bytes.
+  `mri.images.load_model_input` of the same bytes.
 
 The fixtures that hold them are in conftest.py. Tests skip, saying why, where Chromium,
 Playwright or (for the real-image tests) ../shared/data is missing; `make test` installs the first two.
@@ -388,11 +388,11 @@ def generated_png(seed: int, tumour: bool, size: int = 256) -> bytes:
 # ------------------------------------------------------------------------------------ the reference
 
 class KerasReference:
-    """frontend/model/model.h5 on training.images.load_model_input: the answer the page must give."""
+    """frontend/model/model.h5 on mri.images.load_model_input: the answer the page must give."""
 
     def __init__(self):
-        from training.images import load_model_input
-        from training.models import load_model
+        from mri.images import load_model_input
+        from mri.layers import load_model
 
         self.metadata = json.loads((MODEL_DIR / "metadata.json").read_text())
         self.model = load_model(str(MODEL_DIR / "model.h5"))

@@ -13,7 +13,7 @@ from tests.conftest import real_data
 from tests.e2e.harness import PAGE_TIMEOUT_MS, PNG_TOLERANCE, open_app, some_slices, wait_until_offline_ready
 from tests.test_volumes import expected_slices
 from tests.volume_samples import FAKE_PATIENT, brats_path, brats_patients, dicom_series, head_phantom, nifti_bytes
-from training.volumes import Volume
+from mri.volumes import Volume
 
 # window.classifier.classifyScan on files sent from Python: [[base64, name], ...] -> its answer.
 CLASSIFY_SCAN = """async (files) => {
@@ -36,8 +36,8 @@ def classify_scan(app, files: list[tuple[str, bytes]]) -> dict:
 
 
 def keras_on_slices(keras, slices: np.ndarray) -> np.ndarray:
-    """Keras's probabilities for uint8 slices [n, h, w] on the image path (training.images)."""
-    from training.images import resize_bilinear
+    """Keras's probabilities for uint8 slices [n, h, w] on the image path (mri.images)."""
+    from mri.images import resize_bilinear
 
     shape = keras.metadata["input"]
     batch = np.stack([resize_bilinear(s.astype(np.float32)[..., None], shape["height"], shape["width"])

@@ -8,7 +8,7 @@ the BraTS training slices use:
   voxel index, a DICOM series' order along the slice normal), so results can be matched to a mask;
 - intensities scaled per volume: 0 -> 0 and the 99.5th percentile of the non-zero voxels (numpy's
   linear interpolation) -> 255, clipped, rounded half up to whole grey levels.
-Each slice then takes the image path (training/images.py): bilinear resize to the model's size.
+Each slice then takes the image path (mri/images.py): bilinear resize to the model's size.
 Header text (descrip, intent_name) and DICOM patient fields are never read out.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import nibabel as nib
 import numpy as np
 
-from training.images import resize_bilinear
+from mri.images import resize_bilinear
 
 PERCENTILE = 99.5
 # Refusals before memory is spent: a header promising more voxels or larger slices than this is

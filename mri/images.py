@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from training.dicom import DicomDecodeError, decode_dicom
+from mri.dicom import DicomDecodeError, decode_dicom
 
 # ITU-R BT.601 luma, the weights Pillow's "L" conversion uses; the page uses the same ones.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)

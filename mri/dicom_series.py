@@ -17,7 +17,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
-from training.volumes import MAX_VOXELS, Volume, VolumeError, scale_to_grey, to_axial
+from mri.volumes import MAX_VOXELS, Volume, VolumeError, scale_to_grey, to_axial
 
 GAP_FACTOR = 1.5
 AXIAL_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -93,7 +93,7 @@ def read_frames(data: bytes, name: str, file_index: int) -> list[Frame]:
 
     out = []
     for f in range(frames):
-        # A missing or zero slope means 1, as in training/dicom.py.
+        # A missing or zero slope means 1, as in mri/dicom.py.
         slope = (tag("PixelValueTransformationSequence", "RescaleSlope", 1, f) or (1.0,))[0] or 1.0
         intercept = (tag("PixelValueTransformationSequence", "RescaleIntercept", 1, f) or (0.0,))[0]
         position = tag("PlanePositionSequence", "ImagePositionPatient", 3, f)
