@@ -116,7 +116,7 @@ def head_mask(image):
     return tf.cast(tf.logical_and(between(0), between(1)), tf.float32)[..., None]
 
 
-def _box_sum(mask, size: int, axis: int):
+def box_sum(mask, size: int, axis: int):
     """Sum over a centred window of `size` along `axis`, from a running sum: TF's CPU max-pool
     took 30 ms for a 13x13 window at 128 px, this takes well under one."""
     r = size // 2
@@ -129,13 +129,13 @@ def _box_sum(mask, size: int, axis: int):
     return upper - lower
 
 
-def _dilate(mask, size: int):
+def dilate(mask, size: int):
     """Binary dilation by a size x size square."""
-    return tf.cast(_box_sum(_box_sum(mask, size, 0), size, 1) > 0.5, tf.float32)
+    return tf.cast(box_sum(box_sum(mask, size, 0), size, 1) > 0.5, tf.float32)
 
 
-def _erode(mask, size: int):
-    return 1.0 - _dilate(1.0 - mask, size)
+def erode(mask, size: int):
+    return 1.0 - dilate(1.0 - mask, size)
 
 
 def strip_skull(image, seed):
@@ -146,7 +146,7 @@ def strip_skull(image, seed):
     narrow, wide = 2 * round(0.02 * size) + 1, 2 * round(0.04 * size) + 1
     mask = head_mask(image)
     inner = tf.cond(tf.random.stateless_uniform([], seed) < 0.5,
-                    lambda: _erode(mask, narrow), lambda: _erode(mask, wide))
+                    lambda: erode(mask, narrow), lambda: erode(mask, wide))
     return image * inner
 
 
@@ -157,8 +157,8 @@ def add_skull(image, seed):
     seeds = tf.random.experimental.stateless_split(seed, 3)
     u = tf.random.stateless_uniform([3], seeds[0])
     mask = head_mask(image)
-    bone = _dilate(mask, 2 * round(0.02 * size) + 1)
-    scalp = _dilate(mask, 2 * round(0.045 * size) + 1)
+    bone = dilate(mask, 2 * round(0.02 * size) + 1)
+    scalp = dilate(mask, 2 * round(0.045 * size) + 1)
     peak = tf.reduce_max(image)
     texture = 1.0 + 0.25 * tf.random.stateless_normal(tf.shape(image), seeds[1])
     bone_level = peak * (0.03 + 0.15 * u[0])

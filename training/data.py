@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from training.defaults import CACHE_DIR, CHANNELS, IMAGE_SIZE, SEED
-from mri.images import ImageDecodeError, decode_image, to_grayscale, to_model_input
+from mri.images import ImageDecodeError, decode_image, resize_bilinear, to_grayscale, to_model_input
 
 SUBSETS = ("train", "validation", "test")
 # Two images of one collection are near-duplicates when their 32x32 grayscale thumbnails, each
@@ -37,6 +37,8 @@ PATIENT_PATTERNS = (
     re.compile(r"^(TCGA_[A-Z0-9]+_[A-Z0-9]+)_"),
     re.compile(r"^(Brats\d+_[A-Za-z0-9]+_[A-Za-z0-9]+_\d+)_"),
     re.compile(r"^(ds\d+_sub-[A-Za-z0-9]+)_"),
+    # The smaller collections: <collection>_<patient>_<sequence>_s<slice> (ixi-hh-t1_IXI132-HH-1415_t1_s057).
+    re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*_[A-Za-z0-9-]+)_[A-Za-z0-9]+_s\d+\.[A-Za-z]+$"),
 )
 # The four lower-grade BraTS patients come from TCGA-LGG, like the LGG FLAIR set, and may be the
 # same people under other IDs: kept in training, so no test figure can rest on a seen patient.
@@ -45,8 +47,13 @@ TRAIN_ONLY_PATIENTS = frozenset({"Brats18_TCIA10_628_1", "Brats18_TCIA10_637_1",
 # The MRI sequence, where a file or its collection names it: a token in the file name
 # (BraTS `_t1ce_`, OpenNeuro `_T1w_`), else the last word of the collection's folder name
 # (`brain-mri-lgg-flair`); anything else is "unknown".
-SEQUENCES = ("flair", "t1", "t1ce", "t2")
-SEQUENCE_IN_NAME = re.compile(r"_(flair|t1ce|t1|t2)(?:w)?(?=_)", re.IGNORECASE)
+SEQUENCES = ("flair", "t1", "t1ce", "t2", "pd")
+SEQUENCE_IN_NAME = re.compile(r"_(flair|t1ce|t1|t2|pd)(?:w)?(?=_)", re.IGNORECASE)
+# Class folders of tumours that are none of the model's types: no output of their own; they train
+# "tumour or not" only (training.fit.tumour_aware_loss) and count as tumours in every figure.
+OTHER_TUMOUR_LABELS = frozenset({"metastasis"})
+# A collection's expert tumour masks sit beside it: <collection>-masks/<image name>.png, same size.
+MASK_FOLDER_SUFFIX = "-masks"
 SEQUENCE_IN_COLLECTION = re.compile(r"[-_](flair|t1ce|t1|t2)$", re.IGNORECASE)
 
 
@@ -88,14 +95,29 @@ def scan_folders(data_dirs: list[str | os.PathLike], min_classes: int = 2) -> li
             if not files:
                 raise DataError(f"Class folder {class_dir} is empty; add images or remove the folder.")
             records += [Record(str(f), class_dir.name, data_dir.name) for f in files]
-    labels = labels_of(records)
+    labels = sorted({r.label for r in records})
     if len(labels) < min_classes:
         raise DataError(f"Found only the class {labels}; a classifier needs two or more class folders.")
     return records
 
 
 def labels_of(records: list[Record]) -> list[str]:
-    return sorted({r.label for r in records})
+    """The model's output classes: every class folder's name but the other-type tumours'."""
+    return sorted({r.label for r in records} - OTHER_TUMOUR_LABELS)
+
+
+def mask_path(record: Record) -> Path | None:
+    """The expert tumour mask of an image, where its collection has a -masks folder."""
+    image = Path(record.path)
+    folder = image.parents[1].with_name(image.parents[1].name + MASK_FOLDER_SUFFIX)
+    path = folder / f"{image.stem}.png"
+    return path if path.is_file() else None
+
+
+def read_mask(path: str | os.PathLike, height: int, width: int) -> np.ndarray:
+    """A mask resized as its image is (bilinear), then 1 where at least half tumour: uint8 [h, w]."""
+    binary = (np.asarray(Image.open(path).convert("L")) > 0).astype(np.float32)[..., None] * 255.0
+    return (resize_bilinear(binary, height, width)[..., 0] >= 127.5).astype(np.uint8)
 
 
 def _thumbnail(rgb: np.ndarray) -> np.ndarray:
@@ -173,6 +195,26 @@ def _load_collection(records: list[Record], height: int, width: int, channels: i
         np.savez(cache_file, pixels=pixels_arr, thumbs=thumbs_arr, md5s=np.array(md5s),
                  kept=np.array(kept_index))
     return pixels_arr, thumbs_arr, md5s, [records[i] for i in kept_index]
+
+
+def load_masks(records: list[Record], height: int, width: int, workers: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(masks uint8 [n, h, w], has_mask bool [n]): each image's expert tumour mask at the model's
+    size, all zero where its collection has none. A mask of another size than its image is refused."""
+    def one(record: Record):
+        path = mask_path(record)
+        if path is None:
+            return np.zeros((height, width), np.uint8), False
+        with Image.open(path) as mask, Image.open(record.path) as image:
+            if mask.size != image.size:
+                raise DataError(f"{path} is {mask.size[0]}x{mask.size[1]} but its image {record.path} is "
+                                f"{image.size[0]}x{image.size[1]}; a mask must have its image's size.")
+        return read_mask(path, height, width), True
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pairs = list(pool.map(one, records))
+    if not pairs:
+        return np.zeros((0, height, width), np.uint8), np.zeros(0, bool)
+    return np.stack([m for m, _ in pairs]), np.array([h for _, h in pairs])
 
 
 def _unit_rows(thumbnails: np.ndarray) -> np.ndarray:
@@ -324,6 +366,13 @@ class PreparedData:
     subsets: list[str]
     data_dirs: list[str]
     thumbnails: np.ndarray    # 32x32 grayscale per image, for near-duplicate checks
+    masks: np.ndarray | None = None     # uint8 [n, h, w] expert tumour mask, zero where none
+    has_mask: np.ndarray | None = None  # bool [n]: the collection has masks
+
+    @property
+    def other_tumour(self) -> int:
+        """The y of a tumour of none of the output types (OTHER_TUMOUR_LABELS): one past the labels."""
+        return len(self.labels)
 
     def mask(self, name: str) -> np.ndarray:
         """True for each image of one subset (train, validation or test)."""
@@ -346,10 +395,36 @@ class PreparedData:
         return tuple(self.pixels.shape[1:])
 
 
+def read_split_csv(path: str | os.PathLike) -> dict[tuple[str, str, str], str]:
+    """(collection, class, file name) -> subset, from a run's split.csv."""
+    with open(path, newline="") as f:
+        return {(row["source"], row["label"], Path(row["path"]).name): row["subset"] for row in csv.DictReader(f)}
+
+
+def keep_split(records: list[Record], groups: np.ndarray, earlier: dict, seed: int = SEED) -> list[str]:
+    """The subsets of an earlier split for the images it lists (a whole group follows its listed
+    members), and split_by_groups for groups it does not know: new collections join a model's data
+    without moving an image it was trained on into a held-out subset, or the reverse."""
+    known = {}
+    for record, group in zip(records, groups):
+        subset = earlier.get((record.source, record.label, Path(record.path).name))
+        if subset is not None:
+            # Of a group's listed members the most held-out subset wins: test before validation before train.
+            known[int(group)] = max(known.get(int(group), subset), subset, key=SUBSETS.index)
+    new = [i for i, g in enumerate(groups) if int(g) not in known]
+    fresh = split_by_groups([records[i] for i in new], groups[new], seed) if new else []
+    subsets = [known.get(int(g), "") for g in groups]
+    for i, subset in zip(new, fresh):
+        subsets[i] = subset
+    return subsets
+
+
 def prepare_data(data_dirs: list[str], image_size: int = IMAGE_SIZE, channels: int = CHANNELS,
-                 seed: int = SEED, cache_dir: str | None = CACHE_DIR, labels: list[str] | None = None) -> PreparedData:
+                 seed: int = SEED, cache_dir: str | None = CACHE_DIR, labels: list[str] | None = None,
+                 split_from: str | None = None) -> PreparedData:
     """Decode, group and split the folders. `labels` fixes the output classes when some of them
-    have no images here (a leave-one-collection-out fold without the only meningioma collection)."""
+    have no images here (a leave-one-collection-out fold without the only meningioma collection).
+    `split_from` (a run's split.csv) keeps that run's subsets for the images it lists."""
     records = scan_folders(data_dirs)
     if labels is None:
         labels = labels_of(records)
@@ -357,10 +432,12 @@ def prepare_data(data_dirs: list[str], image_size: int = IMAGE_SIZE, channels: i
         raise ValueError(f"The folders hold classes {missing} that are not among the labels {labels}.")
     pixels, thumbnails, md5s, kept = load_images(records, image_size, image_size, channels, cache_dir)
     groups = group_near_duplicates(kept, thumbnails, md5s)
-    subsets = split_by_groups(kept, groups, seed)
-    y = np.array([labels.index(r.label) for r in kept])
+    subsets = keep_split(kept, groups, read_split_csv(split_from), seed) if split_from else split_by_groups(kept, groups, seed)
+    y = np.array([labels.index(r.label) if r.label in labels else len(labels) for r in kept])
     for name in SUBSETS:
         if name not in subsets:
             raise ValueError(f"The {name} subset is empty: {len(set(groups))} near-duplicate groups are too "
                              "few to split; add images.")
-    return PreparedData(pixels, y, kept, labels, groups, subsets, [str(d) for d in data_dirs], thumbnails)
+    masks, has_mask = load_masks(kept, image_size, image_size)
+    return PreparedData(pixels, y, kept, labels, groups, subsets, [str(d) for d in data_dirs], thumbnails,
+                        masks, has_mask)

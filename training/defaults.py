@@ -14,6 +14,8 @@ INTENSITY = "stacked"     # intensity augmentation (training.augment): the seque
                           # stand in for the tumour
 INTENSITY_MODES = ("curve", "stacked")
 SKULL = True              # skull/background augmentation: nor must "skull-stripped or not"
+PASTE_SHARE = 0.35        # share of glioma draws made by pasting a masked tumour into another collection's
+                          # normal slice (training.paste): no collection's look may stand for "normal"
 SAMPLING = "balanced"     # each collection x class drawn by sqrt(its size) (training.fit.sampling_weights)
 SAMPLING_MODES = ("natural", "balanced")
 LOCO_EPOCHS = 12          # per leave-one-collection-out fold: five folds of the full data fit in

@@ -47,7 +47,12 @@ def expected_calibration_error(probabilities: np.ndarray, y_true: np.ndarray, bi
 
 def classification_metrics(probabilities: np.ndarray, y_true: np.ndarray, labels: list[str],
                            no_tumor_label: str | None) -> dict:
-    """Accuracy, per-class P/R/F1, macro-F1, confusion, tumour-vs-none sensitivity etc., ECE."""
+    """Accuracy, per-class P/R/F1, macro-F1, confusion, tumour-vs-none sensitivity etc., ECE. A
+    tumour of none of the output types (y outside 0..classes-1) counts in the tumour figures only."""
+    tumor_p = tumor_probability(probabilities, labels, no_tumor_label)
+    is_tumor = y_true != labels.index(no_tumor_label) if tumor_p is not None else None
+    known = (y_true >= 0) & (y_true < len(labels))
+    probabilities, y_true = probabilities[known], y_true[known]
     y_pred = probabilities.argmax(axis=1)
     classes = list(range(len(labels)))
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -61,9 +66,8 @@ def classification_metrics(probabilities: np.ndarray, y_true: np.ndarray, labels
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=classes).tolist(),
         "ece": expected_calibration_error(probabilities, y_true),
     }
-    tumor_p = tumor_probability(probabilities, labels, no_tumor_label)
     if tumor_p is not None:
-        is_tumor = y_true != labels.index(no_tumor_label)
+        metrics["other_type_tumours"] = int((~known).sum())
         metrics.update(tumor_detection_metrics(tumor_p, is_tumor))
     return metrics
 
@@ -78,7 +82,9 @@ def per_group_metrics(probabilities: np.ndarray, y_true: np.ndarray, groups: lis
     for name in sorted(set(groups.tolist())):
         mask = groups == name
         y, p = y_true[mask], probabilities[mask]
-        figures = {"n": int(mask.sum()), "accuracy": float((p.argmax(axis=1) == y).mean())}
+        known = (y >= 0) & (y < len(labels))
+        figures = {"n": int(mask.sum()),
+                   "accuracy": float((p[known].argmax(axis=1) == y[known]).mean()) if known.any() else None}
         tumor_p = tumor_probability(p, labels, no_tumor_label)
         if tumor_p is not None:
             figures.update(tumor_detection_metrics(tumor_p, y != labels.index(no_tumor_label)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Callable
 
 import keras
 import numpy as np
@@ -12,23 +13,38 @@ import tensorflow as tf
 
 from training.augment import augment_one
 from training.data import PreparedData, sampling_weights
-from training.defaults import (BATCH_SIZE, EPOCHS, INTENSITY, LEARNING_RATE, PATIENCE, SAMPLING, SEED,
+from training.defaults import (BATCH_SIZE, EPOCHS, INTENSITY, LEARNING_RATE, PASTE_SHARE, PATIENCE, SAMPLING, SEED,
                                SKULL)
+from mri.contract import find_no_tumor_label
 from mri.layers import load_model
 from training.models import create_model
+from training.paste import PastePlan, paste_tumour, plan_pastes
 
 
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = SEED,
                  intensity: str = INTENSITY, skull: bool = SKULL, weights: np.ndarray | None = None,
-                 epochs: int = 1):
+                 epochs: int = 1, pastes: Callable[[np.ndarray], PastePlan] | None = None,
+                 masks: np.ndarray | None = None, glioma: int = 0):
     """tf.data pipeline over cached arrays; augmentation only when `training`. With `weights`,
-    training images are drawn with those probabilities (with replacement), `epochs` x n of them."""
+    training images are drawn with those probabilities (with replacement), `epochs` x n of them;
+    with `pastes` (draws -> PastePlan) and `masks`, some glioma draws become pasted tumours."""
     if training and weights is not None:
         order = np.random.default_rng(seed).choice(len(labels), size=epochs * len(labels), p=weights)
+        plan = pastes(order) if pastes else PastePlan(order, np.full(len(order), -1))
         images, targets = tf.constant(pixels), tf.constant(labels.astype(np.int32))
-        ds = tf.data.Dataset.from_tensor_slices(order).map(
-            lambda i: (tf.cast(tf.gather(images, i), tf.float32), tf.gather(targets, i)),
-            num_parallel_calls=tf.data.AUTOTUNE).repeat()
+        tumour_masks = tf.constant(masks if masks is not None else np.zeros((1, 1, 1), np.uint8))
+
+        def draw(i, donor, position):
+            x, y = tf.cast(tf.gather(images, i), tf.float32), tf.gather(targets, i)
+            d = tf.maximum(donor, 0)
+            return tf.cond(donor >= 0, lambda: (paste_tumour(x, tf.cast(tf.gather(images, d), tf.float32),
+                                                             tf.gather(tumour_masks, d)[..., None],
+                                                             tf.stack([position, tf.constant(seed + 1, tf.int64)]))[0],
+                                                tf.constant(glioma, tf.int32)),
+                           lambda: (x, y))
+
+        ds = tf.data.Dataset.from_tensor_slices((plan.image, plan.donor, np.arange(len(order), dtype=np.int64))).map(
+            draw, num_parallel_calls=tf.data.AUTOTUNE).repeat()
     else:
         ds = tf.data.Dataset.from_tensor_slices((pixels, labels.astype(np.int32)))
         ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
@@ -86,6 +102,26 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+@keras.saving.register_keras_serializable(package="mri_training")
+class TumourAwareLoss(keras.losses.Loss):
+    """Cross-entropy over the output classes; for y == classes (a tumour of none of the output
+    types, data.OTHER_TUMOUR_LABELS) -log(1 - p(notumor)) alone: it teaches "tumour", no type."""
+
+    def __init__(self, notumor: int, classes: int, name: str = "tumour_aware_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.notumor, self.classes = notumor, classes
+
+    def call(self, y_true, y_pred):
+        y = tf.cast(tf.reshape(y_true, [-1]), tf.int32)
+        p = tf.clip_by_value(y_pred, 1e-7, 1.0)
+        known = -tf.math.log(tf.gather(p, tf.minimum(y, self.classes - 1), batch_dims=1))
+        other = -tf.math.log(tf.clip_by_value(1.0 - y_pred[:, self.notumor], 1e-7, 1.0))
+        return tf.where(y < self.classes, known, other)
+
+    def get_config(self):
+        return {**super().get_config(), "notumor": self.notumor, "classes": self.classes}
+
+
 def balanced_class_weights(y: np.ndarray, classes: int) -> dict[int, float]:
     """n / (classes * n_c) per class: each class weighs the same in the loss, so the rarest is not
     sacrificed to the commonest."""
@@ -99,9 +135,10 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
                 learning_rate: float = LEARNING_RATE, seed: int = SEED, max_minutes: float | None = None,
                 distribute: bool = False, verbose: int = 1, patience: int = PATIENCE,
                 class_weight: str = "none", intensity: str = INTENSITY, skull: bool = SKULL,
-                sampling: str = SAMPLING, init_from: str | None = None):
+                sampling: str = SAMPLING, init_from: str | None = None, paste_share: float = PASTE_SHARE):
     """Build and fit a registered model; returns (model, history dict, seconds). `init_from` starts
-    from a saved model's weights (same architecture), e.g. to train a run longer on the same split."""
+    from a saved model's weights (same architecture), e.g. to train a run longer on the same split.
+    `paste_share` of the glioma draws become tumours pasted into other collections' normal slices."""
     keras.utils.set_random_seed(seed)
     strategy = get_strategy(distribute)
     global_batch = batch_size * strategy.num_replicas_in_sync
@@ -111,9 +148,24 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
     x_val, y_val = data.subset("validation")
     weights = None
     if sampling == "balanced":
-        weights = sampling_weights([f"{source}/{data.labels[y]}" for source, y in zip(data.collections("train"), y_train)])
+        weights = sampling_weights([f"{r.source}/{r.label}" for r, s in zip(data.records, data.subsets) if s == "train"])
+    no_tumor = find_no_tumor_label(data.labels)
+    notumor = data.labels.index(no_tumor) if no_tumor else 0
+    pastes, masks = None, None
+    if paste_share > 0 and no_tumor and "glioma" in data.labels and data.masks is not None:
+        if weights is None:
+            weights = np.full(len(y_train), 1.0 / len(y_train))
+        train = data.mask("train")
+        masks = data.masks[train]
+        glioma = data.labels.index("glioma")
+        pastes = lambda order: plan_pastes(order, y_train, data.collections("train"), data.sequences("train"),
+                                           masks.sum(axis=(1, 2)), glioma, notumor, paste_share, seed)
+        planned = pastes(np.arange(len(y_train)))
+        print(f"Copy-paste: {int((planned.donor >= 0).sum())} of {int((y_train == glioma).sum())} glioma draws an "
+              "epoch become tumours pasted into another collection's normal slice.", flush=True)
     train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed, intensity=intensity,
-                            skull=skull, weights=weights, epochs=epochs)
+                            skull=skull, weights=weights, epochs=epochs, pastes=pastes, masks=masks,
+                            glioma=data.labels.index("glioma") if pastes else 0)
     val_ds = make_dataset(x_val, y_val, global_batch, training=False)
     steps_per_epoch = int(np.ceil(len(y_train) / global_batch))
     with strategy.scope():
@@ -124,7 +176,7 @@ def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch
         # validation loss, and early stopping still keeps the best epoch's weights.
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch, alpha=0.02)
         model.compile(optimizer=keras.optimizers.Adam(schedule),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                      loss=TumourAwareLoss(notumor, len(data.labels)), metrics=["accuracy"])
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         TimeBudget(max_minutes),

@@ -38,13 +38,41 @@ def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache
     return figures
 
 
+# The flags a finished fold must share with the current run to be kept by --resume.
+FOLD_SETTINGS = ("data", "model", "epochs", "max_minutes", "image_size", "batch_size", "learning_rate", "intensity",
+                 "skull", "sampling", "seed", "paste_share", "external")
+
+
+def fold_settings(args) -> dict:
+    return {k: getattr(args, k, None) for k in FOLD_SETTINGS}
+
+
+def fold_file(held_out: str, args) -> Path:
+    """A finished fold's figures, beside the report (reports/loco/<collection>.json), to be committed:
+    `--resume` in a later session reads them from the checkout."""
+    return Path(args.report).with_suffix("") / f"{Path(held_out).name}.json"
+
+
+def finished_fold(held_out: str, args) -> dict | None:
+    """A fold's figures from an earlier run with the same settings, else None (it must run again)."""
+    path = fold_file(held_out, args)
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text())
+    if saved.get("settings") != json.loads(json.dumps(fold_settings(args))):
+        print(f"{path}: trained with other settings; running the fold again.", flush=True)
+        return None
+    return saved["fold"]
+
+
 def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> dict:
     """Train on every collection but `held_out` (the command's flags in `args`), judge on it."""
     train_dirs = [d for d in data_dirs if d != held_out]
     data = prepare_data(train_dirs, args.image_size, 1, args.seed, args.cache_dir or None, labels=labels)
     model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
                                           args.seed, args.max_minutes, verbose=2, patience=args.epochs,
-                                          intensity=args.intensity, skull=args.skull, sampling=args.sampling)
+                                          intensity=args.intensity, skull=args.skull, sampling=args.sampling,
+                                          paste_share=args.paste_share)
     fold_dir = Path(args.out) / Path(held_out).name
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
@@ -56,9 +84,13 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     figures["validation"] = {k: validation[k] for k in VALIDATION_KEYS}
     figures["external"] = {Path(d).name: held_out_figures(model, labels, d, data.input_shape, args.cache_dir or None)
                            for d in args.external}
-    return {"held_out": Path(held_out).name, "trained_on": [Path(d).name for d in train_dirs],
+    fold = {"held_out": Path(held_out).name, "trained_on": [Path(d).name for d in train_dirs],
             "training_images": int(sum(s == "train" for s in data.subsets)), "epochs_run": len(history["loss"]),
             "train_seconds": round(seconds, 1), **figures}
+    # Written last: a fold stopped before this line has no figures file and runs again on --resume.
+    fold_file(held_out, args).parent.mkdir(parents=True, exist_ok=True)
+    fold_file(held_out, args).write_text(json.dumps({"settings": fold_settings(args), "fold": fold}, indent=2) + "\n")
+    return fold
 
 
 def write_report(folds: list[dict], args, path: Path) -> None:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from training.defaults import (BATCH_SIZE, CACHE_DIR, IMAGE_SIZE, INTENSITY, INTENSITY_MODES, LEARNING_RATE,
-                               LOCO_EPOCHS, MODELS, SAMPLING, SAMPLING_MODES, SEED, SKULL)
+                               LOCO_EPOCHS, MODELS, PASTE_SHARE, SAMPLING, SAMPLING_MODES, SEED, SKULL)
 
 
 def parse_args(argv=None):
@@ -42,6 +42,11 @@ def parse_args(argv=None):
     p.add_argument("--skull", action=argparse.BooleanOptionalAction, default=SKULL, help="as training.train")
     p.add_argument("--sampling", default=SAMPLING, choices=SAMPLING_MODES, help=f"as training.train (default {SAMPLING})")
     p.add_argument("--seed", type=int, default=SEED, help=f"seed for split, weights, augmentation (default {SEED})")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the folds already finished (each fold's figures, written beside --report when it ends: "
+                        "reports/loco/<collection>.json) and run only the others, so a run too long for one sitting "
+                        "continues from what was committed")
+    p.add_argument("--paste-share", type=float, default=PASTE_SHARE, help=f"as training.train (default {PASTE_SHARE})")
     p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
     args = p.parse_args(argv)
     if overlap := set(args.external) & set(args.data):
@@ -59,7 +64,7 @@ def main(argv=None) -> int:
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from mri.contract import find_no_tumor_label
     from training.data import labels_of, scan_folders
-    from training.folds import run_fold, write_report
+    from training.folds import finished_fold, run_fold, write_report
     from training.report import percent
 
     labels = labels_of(scan_folders(args.data))
@@ -67,6 +72,10 @@ def main(argv=None) -> int:
         raise SystemExit(f"No no-tumour class among {labels}: tumour detection needs one.")
     folds = []
     for held_out in args.hold_out or args.data:
+        if args.resume and (done := finished_fold(held_out, args)):
+            print(f"{Path(held_out).name}: finished before, kept", flush=True)
+            folds.append(done)
+            continue
         start = time.monotonic()
         print(f"\n=== {Path(held_out).name} held out ===", flush=True)
         folds.append(run_fold(held_out, args.data, labels, args))

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from training.defaults import (BATCH_SIZE, CACHE_DIR, CHANNELS, EPOCHS, IMAGE_SIZE, INTENSITY, INTENSITY_MODES,
-                               LEARNING_RATE, MODELS, PATIENCE, SAMPLING, SAMPLING_MODES, SEED, SKULL)
+                               LEARNING_RATE, MODELS, PASTE_SHARE, PATIENCE, SAMPLING, SAMPLING_MODES, SEED,
+                               SKULL)
 
 
 def parse_args(argv=None):
@@ -55,6 +56,12 @@ def parse_args(argv=None):
     parser.add_argument("--init-from", default=None, metavar="MODEL_H5",
                         help="start from this saved model's weights (same --model and input) instead of random "
                              "ones, e.g. to train a run longer on the same split (same --data and --seed)")
+    parser.add_argument("--paste-share", type=float, default=PASTE_SHARE,
+                        help="share of glioma draws replaced by a masked tumour pasted into another collection's "
+                             f"normal slice of the same sequence; 0 turns it off (default {PASTE_SHARE})")
+    parser.add_argument("--split-from", default=None, metavar="SPLIT_CSV",
+                        help="keep an earlier run's subsets (its split.csv) for the images it lists and split only "
+                             "new ones, e.g. to add collections to a model trained before (with --init-from)")
     parser.add_argument("--cpu-devices", type=int, default=0,
                         help="split the CPU into this many logical devices (to try --distribute on one machine)")
     return parser.parse_args(argv)
@@ -69,11 +76,13 @@ def main(argv=None) -> int:
     from training.runs import save_and_evaluate, ship_run
 
     configure_cpu_devices(args.cpu_devices)
-    data = prepare_data(args.data, args.image_size, args.channels, args.seed, args.cache_dir or None)
+    data = prepare_data(args.data, args.image_size, args.channels, args.seed, args.cache_dir or None,
+                        split_from=args.split_from)
     model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
                                           args.seed, args.max_minutes, args.distribute, patience=args.patience,
                                           class_weight=args.class_weight, intensity=args.intensity,
-                                          skull=args.skull, sampling=args.sampling, init_from=args.init_from)
+                                          skull=args.skull, sampling=args.sampling, init_from=args.init_from,
+                                          paste_share=args.paste_share)
     out = Path(args.out)
     report = Path(args.report) if args.report else None
     settings = {k: v for k, v in vars(args).items() if k not in ("data", "out", "external", "report", "ship")}
