@@ -208,7 +208,7 @@ def test_head_mask_fills_dark_holes_inside_the_head():
 # ------------------------------------------------------------------ leave one collection out
 
 def test_each_loco_fold_trains_without_its_collection_and_judges_all_of_it(image_folder, tmp_path):
-    from training.loco import main
+    from training.loco.__main__ import main
     from training.data import prepare_data
 
     a = image_folder(per_class=10, size=32, seed=1, name="coll-a")
@@ -241,7 +241,7 @@ def test_each_loco_fold_trains_without_its_collection_and_judges_all_of_it(image
 
 
 def test_loco_refuses_a_hold_out_that_is_not_among_the_data(image_folder):
-    from training.loco import parse_args
+    from training.loco.__main__ import parse_args
 
     a = image_folder(name="a")
     b = image_folder(name="b", seed=2)

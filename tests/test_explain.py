@@ -1,4 +1,4 @@
-"""Occlusion sensitivity: the Python reference (training/occlusion.py) finds what a model relies on,
+"""Occlusion sensitivity: the Python reference (training/explain/occlusion.py) finds what a model relies on,
 and the page's code (frontend/js/explain.js, run by Node on the converted TF.js model) gives the
 same map for the same model and input."""
 from __future__ import annotations
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from page_jobs import read_floats, require_node, run_page_job, write_floats
-from training import explain, occlusion
+from training.explain import __main__ as explain
+from training.explain import occlusion
 
 
 def test_geometry_matches_the_page_defaults():

@@ -1,5 +1,5 @@
 """The page's result levels as training.operating_points chooses and records them (the library:
-training.thresholds): the middle band's lower cut-off from the validation normals, what the band
+training.operating_points.thresholds): the middle band's lower cut-off from the validation normals, what the band
 holds, and metadata.json's "decision" written without touching anything else."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from training.thresholds import TUMOR_THRESHOLD, band_counts, threshold_for_specificity, write_decision
+from training.operating_points.thresholds import TUMOR_THRESHOLD, band_counts, threshold_for_specificity, write_decision
 
 
 def test_the_lower_cut_off_clears_the_asked_share_of_normal_scans():

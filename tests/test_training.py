@@ -174,7 +174,7 @@ def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
 
 def test_dark_tissue_turns_bright_while_background_and_other_levels_stay():
     import tensorflow as tf
-    from training.probe import brighten_dark_tissue
+    from training.sequence_probe.probe import brighten_dark_tissue
 
     ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])
     for s in range(20):
@@ -228,7 +228,7 @@ def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tm
     np.testing.assert_allclose(model.predict(pixels, verbose=0), reloaded.predict(pixels, verbose=0), atol=1e-6)
 
     # The saved run's operating points: same split rebuilt from the folders, the unseen set included.
-    from training.operating_points import main as operating_points
+    from training.operating_points.__main__ import main as operating_points
 
     points = tmp_path / "reports" / "points.md"
     assert operating_points(["--model", str(out / "model.h5"), "--data", str(root), "--external", str(external),
@@ -243,7 +243,7 @@ def test_one_epoch_run_writes_artifacts_and_reloads_identically(image_folder, tm
                           "--report", str(points)])
 
     # The sequence probe: "as is" reproduces the run's own test figures; each change is measured too.
-    from training.sequence_probe import main as sequence_probe
+    from training.sequence_probe.__main__ import main as sequence_probe
 
     probe_report = tmp_path / "reports" / "probe.md"
     assert sequence_probe(["--model", str(out / "model.h5"), "--data", str(root), "--cache-dir", "",
@@ -348,7 +348,7 @@ def test_balanced_class_weights_make_every_class_weigh_the_same():
 
 def test_threshold_for_sensitivity_is_the_highest_that_reaches_the_target():
     from training.evaluate import tumor_detection_metrics
-    from training.thresholds import threshold_for_sensitivity
+    from training.operating_points.thresholds import threshold_for_sensitivity
 
     tumor_p = np.linspace(0.01, 1.0, 100)
     is_tumor = np.ones(100, bool)

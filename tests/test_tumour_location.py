@@ -150,7 +150,7 @@ def test_read_mask_follows_the_image_resize(tmp_path):
 
 
 def test_loco_resume_keeps_a_finished_fold_and_reruns_an_unfinished_one(image_folder, tmp_path):
-    from training.loco import main
+    from training.loco.__main__ import main
 
     a = image_folder(per_class=8, size=32, seed=1, name="coll-a")
     b = image_folder(per_class=8, size=32, seed=2, name="coll-b")

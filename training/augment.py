@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from training.defaults import INTENSITY_MODES
+from training.settings import INTENSITY_MODES
 
 # Stronger intensity augmentation: which share of images gets each stacked transform.
 INTENSITY_PROBABILITIES = {"curve or tissues": 0.8, "invert": 0.2, "bias field": 0.5}

@@ -12,9 +12,10 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from training.defaults import BATCH_SIZE, CACHE_DIR, CHANNELS, EPOCHS, IMAGE_SIZE, LEARNING_RATE, MODELS, SEED
+from training.settings import add_training_flags, settings_from
 
 
 def parse_args(argv=None):
@@ -22,19 +23,13 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="folders of class folders, merged by class name")
     p.add_argument("--out", required=True, help="folder for one sub-folder per model (model.h5, metadata.json, curves, split.csv)")
-    p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS, help="models to compare (default: all registered)")
+    p.add_argument("--models", nargs="+", default=None, metavar="NAME",
+                   help="registered models to compare (default: every one training.models registers)")
     p.add_argument("--external", nargs="*", default=[], metavar="DIR",
                    help="folders of a collection absent from --data, to measure tumour detection on unseen sources")
     p.add_argument("--report", default=None, help="Markdown report path (default: OUT/comparison.md); JSON is written beside it")
     p.add_argument("--ship", default=None, metavar="DIR", help="copy the winner's model.h5 and metadata.json here (e.g. frontend/model)")
-    p.add_argument("--epochs", type=int, default=EPOCHS, help=f"maximum epochs per model (default {EPOCHS})")
-    p.add_argument("--max-minutes", type=float, default=None, help="time budget per model in minutes (checked after each epoch)")
-    p.add_argument("--image-size", type=int, default=IMAGE_SIZE, help=f"input height and width (default {IMAGE_SIZE})")
-    p.add_argument("--channels", type=int, default=CHANNELS, choices=(1, 3), help=f"1 grayscale, 3 RGB (default {CHANNELS})")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default {BATCH_SIZE})")
-    p.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help=f"Adam learning rate (default {LEARNING_RATE})")
-    p.add_argument("--seed", type=int, default=SEED, help=f"seed for split, weights, augmentation (default {SEED})")
-    p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
+    add_training_flags(p, skip=("model", "init_from"))
     return p.parse_args(argv)
 
 
@@ -44,23 +39,23 @@ def main(argv=None) -> int:
     from training.data import prepare_data
     from training.evaluate import pick_winner
     from training.fit import train_model
+    from training.models import list_models
     from training.report import write_report
     from training.runs import save_and_evaluate, ship_run
 
     start = time.monotonic()
-    cache = args.cache_dir or None
+    base = settings_from(args)
+    cache = base.cache_dir or None
     out = Path(args.out)
     report = Path(args.report) if args.report else out / "comparison.md"
     figures = report.parent / report.stem
-    data = prepare_data(args.data, args.image_size, args.channels, args.seed, cache)
-    settings = {k: v for k, v in vars(args).items() if k in ("epochs", "max_minutes", "image_size", "channels",
-                                                             "batch_size", "learning_rate", "seed")}
+    data = prepare_data(args.data, base.image_size, base.channels, base.seed, cache, split_from=base.split_from)
     results = []
-    for name in args.models:
+    for name in args.models or list_models():
         print(f"\n=== {name} ===", flush=True)
-        model, history, seconds = train_model(name, data, args.epochs, args.batch_size, args.learning_rate,
-                                              args.seed, args.max_minutes, verbose=2)
-        result = save_and_evaluate(name, model, data, history, seconds, settings, out / name, args.external,
+        settings = settings_from(args, model=name)
+        model, history, seconds = train_model(data, settings, verbose=2)
+        result = save_and_evaluate(name, model, data, history, seconds, asdict(settings), out / name, args.external,
                                    cache, report)
         results.append(result)
         print(f"{name}: test accuracy {result['test']['accuracy']:.4f}, macro-F1 {result['test']['macro_f1']:.4f}, "

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.defaults import CACHE_DIR, CHANNELS, IMAGE_SIZE, SEED
+from training.settings import CACHE_DIR, CHANNELS, IMAGE_SIZE, SEED
 from mri.images import ImageDecodeError, decode_image, resize_bilinear, to_grayscale, to_model_input
 
 SUBSETS = ("train", "validation", "test")

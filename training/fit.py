@@ -13,8 +13,7 @@ import tensorflow as tf
 
 from training.augment import augment_one
 from training.data import PreparedData, sampling_weights
-from training.defaults import (BATCH_SIZE, EPOCHS, INTENSITY, LEARNING_RATE, PASTE_SHARE, PATIENCE, SAMPLING, SEED,
-                               SKULL)
+from training.settings import DEFAULTS, SEED, TrainingSettings
 from mri.contract import find_no_tumor_label
 from mri.layers import load_model
 from training.models import create_model
@@ -22,7 +21,7 @@ from training.paste import PastePlan, paste_tumour, plan_pastes
 
 
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = SEED,
-                 intensity: str = INTENSITY, skull: bool = SKULL, weights: np.ndarray | None = None,
+                 intensity: str = DEFAULTS.intensity, skull: bool = DEFAULTS.skull, weights: np.ndarray | None = None,
                  epochs: int = 1, pastes: Callable[[np.ndarray], PastePlan] | None = None,
                  masks: np.ndarray | None = None, glioma: int = 0):
     """tf.data pipeline over cached arrays; augmentation only when `training`. With `weights`,
@@ -131,57 +130,56 @@ def balanced_class_weights(y: np.ndarray, classes: int) -> dict[int, float]:
     return {i: float(len(y) / (classes * n)) for i, n in enumerate(counts)}
 
 
-def train_model(model_name: str, data: PreparedData, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE,
-                learning_rate: float = LEARNING_RATE, seed: int = SEED, max_minutes: float | None = None,
-                distribute: bool = False, verbose: int = 1, patience: int = PATIENCE,
-                class_weight: str = "none", intensity: str = INTENSITY, skull: bool = SKULL,
-                sampling: str = SAMPLING, init_from: str | None = None, paste_share: float = PASTE_SHARE):
-    """Build and fit a registered model; returns (model, history dict, seconds). `init_from` starts
-    from a saved model's weights (same architecture), e.g. to train a run longer on the same split.
-    `paste_share` of the glioma draws become tumours pasted into other collections' normal slices."""
+def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distribute: bool = False,
+                verbose: int = 1):
+    """Build and fit settings.model; returns (model, history dict, seconds). settings.init_from starts
+    from a saved model's weights (same architecture), e.g. to train a run longer on the same split;
+    settings.paste_share of the glioma draws become tumours pasted into other collections' normal slices."""
+    s = settings
+    seed, epochs = s.seed, s.epochs
     keras.utils.set_random_seed(seed)
     strategy = get_strategy(distribute)
-    global_batch = batch_size * strategy.num_replicas_in_sync
+    global_batch = s.batch_size * strategy.num_replicas_in_sync
     if distribute:
         print(f"tf.distribute: {type(strategy).__name__}, replicas: {strategy.num_replicas_in_sync}", flush=True)
     x_train, y_train = data.subset("train")
     x_val, y_val = data.subset("validation")
     weights = None
-    if sampling == "balanced":
+    if s.sampling == "balanced":
         weights = sampling_weights([f"{r.source}/{r.label}" for r, s in zip(data.records, data.subsets) if s == "train"])
     no_tumor = find_no_tumor_label(data.labels)
     notumor = data.labels.index(no_tumor) if no_tumor else 0
     pastes, masks = None, None
-    if paste_share > 0 and no_tumor and "glioma" in data.labels and data.masks is not None:
+    if s.paste_share > 0 and no_tumor and "glioma" in data.labels and data.masks is not None:
         if weights is None:
             weights = np.full(len(y_train), 1.0 / len(y_train))
         train = data.mask("train")
         masks = data.masks[train]
         glioma = data.labels.index("glioma")
         pastes = lambda order: plan_pastes(order, y_train, data.collections("train"), data.sequences("train"),
-                                           masks.sum(axis=(1, 2)), glioma, notumor, paste_share, seed)
+                                           masks.sum(axis=(1, 2)), glioma, notumor, s.paste_share, seed)
         planned = pastes(np.arange(len(y_train)))
         print(f"Copy-paste: {int((planned.donor >= 0).sum())} of {int((y_train == glioma).sum())} glioma draws an "
               "epoch become tumours pasted into another collection's normal slice.", flush=True)
-    train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed, intensity=intensity,
-                            skull=skull, weights=weights, epochs=epochs, pastes=pastes, masks=masks,
+    train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed, intensity=s.intensity,
+                            skull=s.skull, weights=weights, epochs=epochs, pastes=pastes, masks=masks,
                             glioma=data.labels.index("glioma") if pastes else 0)
     val_ds = make_dataset(x_val, y_val, global_batch, training=False)
     steps_per_epoch = int(np.ceil(len(y_train) / global_batch))
     with strategy.scope():
-        model = create_model(model_name, data.input_shape, len(data.labels))
-        if init_from:
-            model.set_weights(load_model(init_from).get_weights())
+        model = create_model(s.model, data.input_shape, len(data.labels))
+        if s.init_from:
+            model.set_weights(load_model(s.init_from).get_weights())
         # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
         # validation loss, and early stopping still keeps the best epoch's weights.
-        schedule = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps_per_epoch, alpha=0.02)
+        schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, epochs * steps_per_epoch, alpha=0.02)
         model.compile(optimizer=keras.optimizers.Adam(schedule),
                       loss=TumourAwareLoss(notumor, len(data.labels)), metrics=["accuracy"])
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        TimeBudget(max_minutes),
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=s.patience, restore_best_weights=True),
+        TimeBudget(s.max_minutes),
     ]
-    class_weights = balanced_class_weights(y_train, len(data.labels)) if class_weight == "balanced" else None
+    class_weights = balanced_class_weights(y_train, len(data.labels)) if s.class_weight == "balanced" else None
     if class_weights:
         print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in class_weights.items()), flush=True)
     start = time.monotonic()

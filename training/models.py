@@ -2,15 +2,14 @@
 
 Every model takes raw pixels (float32 0-255, [h, w, c]) and does its own normalisation, so Keras,
 TF.js and the server run one definition. Every model ends in softmax. Register a new model with
-`@register_model` and add its name to training.defaults.MODELS (the commands' choices); the
-parametrised test in tests/test_models.py then covers it.
+`@register_model`: the commands take its name and the parametrised test in tests/test_models.py
+covers it. The custom layers every model starts with live in mri.layers (the server loads them too).
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import keras
-import tensorflow as tf
 from keras import layers
 
 from mri.layers import CropToBrain, PerImageStandardization

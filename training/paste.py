@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.augment import box_sum, erode, head_mask
-from training.defaults import PASTE_SHARE
+from training.settings import PASTE_SHARE
 
 # A host whose sequence the file names gets a donor of that sequence; one that does not (the
 # 4-class normals, mostly T1 with contrast; proton density) gets a T1-with-contrast donor.

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from training.augment import describe
 from mri.contract import find_no_tumor_label
 from training.data import NEAR_DUPLICATE_CORRELATION, PreparedData, summarize_split, write_split_csv
-from training.defaults import INTENSITY, SAMPLING, SKULL
+from training.settings import DEFAULTS
 from training.evaluate import evaluate_model
 
 
@@ -64,8 +64,8 @@ def build_metadata(model_name: str, data: PreparedData, history: dict, seconds: 
             "epochs_run": len(history.get("loss", [])),
             "settings": args,
             "seconds": round(seconds, 1),
-            "augmentation": describe(args.get("intensity", INTENSITY), args.get("skull", SKULL)),
-            "sampling": args.get("sampling", SAMPLING),
+            "augmentation": describe(args.get("intensity", DEFAULTS.intensity), args.get("skull", DEFAULTS.skull)),
+            "sampling": args.get("sampling", DEFAULTS.sampling),
             "versions": library_versions(),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         },

@@ -1,4 +1,4 @@
-// Where the model looked: occlusion sensitivity, the JavaScript twin of training/occlusion.py.
+// Where the model looked: occlusion sensitivity, the JavaScript twin of training/explain/occlusion.py.
 //
 // The page runs a TF.js graph model, which has no gradients to offer, so Grad-CAM is out.
 // Occlusion needs only forward passes: cover one square patch of the input at a time with

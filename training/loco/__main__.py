@@ -18,8 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from training.defaults import (BATCH_SIZE, CACHE_DIR, IMAGE_SIZE, INTENSITY, INTENSITY_MODES, LEARNING_RATE,
-                               LOCO_EPOCHS, MODELS, PASTE_SHARE, SAMPLING, SAMPLING_MODES, SEED, SKULL)
+from training.settings import LOCO_EPOCHS, add_training_flags
 
 
 def parse_args(argv=None):
@@ -32,22 +31,11 @@ def parse_args(argv=None):
                    help="whole collections no fold trains on, judged by every fold (e.g. brain-mri-yes-no)")
     p.add_argument("--out", required=True, help="folder for one model.h5 per fold")
     p.add_argument("--report", required=True, help="Markdown report (JSON beside it), rewritten after every fold")
-    p.add_argument("--model", default="compact", choices=MODELS, help="registered model (default compact)")
-    p.add_argument("--epochs", type=int, default=LOCO_EPOCHS, help=f"epochs per fold, no early stopping (default {LOCO_EPOCHS})")
-    p.add_argument("--max-minutes", type=float, default=None, help="time budget per fold in minutes")
-    p.add_argument("--image-size", type=int, default=IMAGE_SIZE, help=f"input height and width (default {IMAGE_SIZE})")
-    p.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"batch size (default {BATCH_SIZE})")
-    p.add_argument("--learning-rate", type=float, default=LEARNING_RATE, help=f"Adam learning rate (default {LEARNING_RATE})")
-    p.add_argument("--intensity", default=INTENSITY, choices=INTENSITY_MODES, help=f"as training.train (default {INTENSITY})")
-    p.add_argument("--skull", action=argparse.BooleanOptionalAction, default=SKULL, help="as training.train")
-    p.add_argument("--sampling", default=SAMPLING, choices=SAMPLING_MODES, help=f"as training.train (default {SAMPLING})")
-    p.add_argument("--seed", type=int, default=SEED, help=f"seed for split, weights, augmentation (default {SEED})")
     p.add_argument("--resume", action="store_true",
                    help="keep the folds already finished (each fold's figures, written beside --report when it ends: "
                         "reports/loco/<collection>.json) and run only the others, so a run too long for one sitting "
                         "continues from what was committed")
-    p.add_argument("--paste-share", type=float, default=PASTE_SHARE, help=f"as training.train (default {PASTE_SHARE})")
-    p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
+    add_training_flags(p, skip=("init_from", "split_from", "patience"), epochs=LOCO_EPOCHS)
     args = p.parse_args(argv)
     if overlap := set(args.external) & set(args.data):
         p.error(f"--external {sorted(overlap)} must not be among the --data folders: no fold may train on it.")
@@ -64,7 +52,7 @@ def main(argv=None) -> int:
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from mri.contract import find_no_tumor_label
     from training.data import labels_of, scan_folders
-    from training.folds import finished_fold, run_fold, write_report
+    from training.loco.folds import finished_fold, run_fold, write_report
     from training.report import percent
 
     labels = labels_of(scan_folders(args.data))

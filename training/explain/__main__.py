@@ -1,4 +1,4 @@
-"""Where the model looked in one file: its occlusion-sensitivity map (training.occlusion), as JSON,
+"""Where the model looked in one file: its occlusion-sensitivity map (training.explain.occlusion), as JSON,
 a PNG overlay or the raw array.
 
     python -m training.explain --model frontend/model/model.h5 scan.jpg --out heatmap.png
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
-    from training.occlusion import explain_file, overlay
+    from training.explain.occlusion import explain_file, overlay
 
     summary = explain_file(args.model, args.image, args.label)
     image, heatmap = summary.pop("image"), summary.pop("heatmap")

@@ -1,5 +1,5 @@
 """Per-slice agreement of the shipped model with the expert tumour masks of whole BraTS volumes
-(training/mask_agreement.py says how a slice's truth and figures are made).
+(training/volume_report/mask_agreement.py says how a slice's truth and figures are made).
 
     python -m training.volume_report [--volumes ../shared/data/volumes/brats2018]
         [--model frontend/model/model.h5] [--report reports/volumes.md]
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.volumes} is not a folder of BraTS patients (<patient>/<patient>_<sequence>.nii.gz).")
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from mri.contract import read_metadata
-    from training.mask_agreement import collect, write_report
+    from training.volume_report.mask_agreement import collect, write_report
     from mri.layers import load_model
 
     metadata = read_metadata(args.model.with_name("metadata.json"))

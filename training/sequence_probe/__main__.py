@@ -3,7 +3,7 @@ the test subset as it is, and again after grey-level changes that alter how a sc
 MRI sequences but not whether it holds a tumour:
 
 - "CSF made bright": dark tissue (CSF in T1 and FLAIR) raised the way it is in T2
-  (`training.probe.brighten_dark_tissue`);
+  (`training.sequence_probe.probe.brighten_dark_tissue`);
 - "random intensity curve": tissue brightness reordered (`training.augment.random_intensity_curve`).
 
     python -m training.sequence_probe --model frontend/model/model.h5 \\
@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from training.defaults import CACHE_DIR, SEED
+from training.settings import CACHE_DIR, SEED
 
 
 def main(argv=None) -> int:
@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from training.evaluate import load_with_split
-    from training.probe import probe, write_report
+    from training.sequence_probe.probe import probe, write_report
 
     model, data = load_with_split(args.model, args.data, args.seed, args.cache_dir or None)
     results = probe(model, data)

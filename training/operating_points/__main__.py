@@ -25,7 +25,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from training.defaults import CACHE_DIR, SEED
+from training.settings import CACHE_DIR, SEED
 
 
 def main(argv=None) -> int:
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from training.evaluate import load_with_split
-    from training.thresholds import (TUMOR_THRESHOLD, collect, threshold_for_sensitivity, threshold_for_specificity,
+    from training.operating_points.thresholds import (TUMOR_THRESHOLD, collect, threshold_for_sensitivity, threshold_for_specificity,
                                      write_decision, write_report)
 
     model, data = load_with_split(args.model, args.data, args.seed, args.cache_dir or None)

@@ -14,6 +14,7 @@ from training.data import TRAIN_ONLY_PATIENTS, load_images, patient_of, prepare_
 from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities, tumor_detection_metrics
 from training.fit import train_model
 from training.report import percent, score
+from training.settings import settings_from
 
 VALIDATION_KEYS = ("accuracy", "macro_f1", "tumor_sensitivity", "tumor_specificity", "tumor_roc_auc")
 
@@ -39,8 +40,8 @@ def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache
 
 
 # The flags a finished fold must share with the current run to be kept by --resume.
-FOLD_SETTINGS = ("data", "model", "epochs", "max_minutes", "image_size", "batch_size", "learning_rate", "intensity",
-                 "skull", "sampling", "seed", "paste_share", "external")
+FOLD_SETTINGS = ("data", "model", "epochs", "max_minutes", "image_size", "channels", "batch_size", "learning_rate",
+                 "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "external")
 
 
 def fold_settings(args) -> dict:
@@ -68,11 +69,9 @@ def finished_fold(held_out: str, args) -> dict | None:
 def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> dict:
     """Train on every collection but `held_out` (the command's flags in `args`), judge on it."""
     train_dirs = [d for d in data_dirs if d != held_out]
-    data = prepare_data(train_dirs, args.image_size, 1, args.seed, args.cache_dir or None, labels=labels)
-    model, history, seconds = train_model(args.model, data, args.epochs, args.batch_size, args.learning_rate,
-                                          args.seed, args.max_minutes, verbose=2, patience=args.epochs,
-                                          intensity=args.intensity, skull=args.skull, sampling=args.sampling,
-                                          paste_share=args.paste_share)
+    data = prepare_data(train_dirs, args.image_size, args.channels, args.seed, args.cache_dir or None, labels=labels)
+    # Every epoch runs (no early stopping): folds compare collections at one training length.
+    model, history, seconds = train_model(data, settings_from(args, patience=args.epochs), verbose=2)
     fold_dir = Path(args.out) / Path(held_out).name
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
