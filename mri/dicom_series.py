@@ -17,6 +17,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from mri.codecs import check_codestreams
 from mri.volumes import MAX_VOXELS, Volume, VolumeError, scale_to_grey, to_axial
 
 GAP_FACTOR = 1.5
@@ -70,6 +71,7 @@ def read_frames(data: bytes, name: str, file_index: int) -> list[Frame]:
                           "brain MRI series has; check the file.")
     if str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).startswith(("RGB", "YBR", "PALETTE")):
         raise VolumeError(f"{name} is a colour image, not an MRI slice.")
+    check_codestreams(ds, name, VolumeError)
     try:
         pixels = np.asarray(ds.pixel_array, dtype=np.float64)
     except Exception as err:  # pydicom raises many types for unsupported transfer syntaxes

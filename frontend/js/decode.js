@@ -1,7 +1,7 @@
 // File bytes -> decoded image {width, height, channels, data}, with the browser's decoders.
 // Runs in the worker (createImageBitmap and OffscreenCanvas exist there). The twin of
 // mri/images.py decode_image: decode by content, whatever the file name says.
-import { dicomPixels, isDicom, readDicom } from "./dicom.js";
+import { decodeDicomFrame, dicomPixels, isDicom, readDicom } from "./dicom.js";
 import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
 
 // Raw decoded values, as Pillow gives them: no colour management (ICC profiles are ignored) and
@@ -55,7 +55,7 @@ export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
   const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
   if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
-  const dicom = readDicom(new Uint8Array(await blob.arrayBuffer()), { name, frame });
+  const dicom = await decodeDicomFrame(readDicom(new Uint8Array(await blob.arrayBuffer()), { name, frame }), name);
   const jpeg = dicom.jpeg ? await decodeRgba(new Blob([dicom.jpeg], { type: "image/jpeg" }), name) : null;
   return { image: dicomPixels(dicom, jpeg), dicom: true, frames: dicom.frames, frame: dicom.frame };
 }

@@ -5,7 +5,8 @@
 //
 // Arrays travel as raw little-endian float32 files. Jobs:
 //   {"task": "model_input", "pixels", "width", "height", "channels", "input": {height, width, channels}, "out"}
-//   {"task": "dicom", "file", "frame": null | n, "out"}           -> out holds the decoded data;
+//   {"task": "dicom", "file", "frame": null | n, "out", "stored"?} -> out holds the decoded data (and
+//                                                                   stored, if given, the stored values);
 //                                                                   stdout: {width, height, channels, frames, frame}
 //   {"task": "occlusion_map", "base", "scores", "height", "width", "out"}
 //   {"task": "explain", "model_dir", "input_name", "output_name", "pixels", "input": {...}, "class_index", "out"}
@@ -13,7 +14,7 @@
 //                                                                   stdout: {answers: [{count, rows, columns, head, notes} | {error}]}
 import { readFile, writeFile } from "node:fs/promises";
 
-import { dicomPixels, readDicom } from "../../js/dicom.js";
+import { decodeDicomFrame, dicomPixels, readDicom } from "../../js/dicom.js";
 import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/explain.js";
 import { toModelInput } from "../../js/preprocess.js";
 import { readScan } from "../../js/scans.js";
@@ -50,8 +51,10 @@ const TASKS = {
   },
 
   async dicom(job) {
-    const dicom = readDicom(new Uint8Array(await readFile(job.file)), { name: job.file, frame: job.frame ?? null });
+    const dicom = await decodeDicomFrame(readDicom(new Uint8Array(await readFile(job.file)), { name: job.file, frame: job.frame ?? null }), job.file);
+    if (dicom.jpeg) return { jpeg: true }; // the browser's decoder: checked in real Chromium (tests/e2e)
     const image = dicomPixels(dicom);
+    if (job.stored) await writeFloats(job.stored, dicom.stored);
     await writeFloats(job.out, image.data);
     return { width: image.width, height: image.height, channels: image.channels, frames: dicom.frames, frame: dicom.frame };
   },
