@@ -12,7 +12,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from compressed_samples import ENCODERS, LOSSLESS, compress, source_for, uncompressed_dicom
+from compressed_samples import ENCODERS, LOSSLESS, compress, real_t2_slice, source_for, uncompressed_dicom
 from page_jobs import read_floats, run_page_job
 from mri.dicom import DicomDecodeError, decode_dicom
 from mri.images import MAX_PIXELS, ImageDecodeError, decode_image
@@ -126,3 +126,21 @@ def test_a_compressed_bomb_is_refused_by_the_page_before_decoding(encoded, tmp_p
         path.write_bytes(data)
         with pytest.raises(AssertionError, match=message):
             run_page_job(tmp_path, task="dicom", file=str(path), out=str(tmp_path / "o.f32"))
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.4.70", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.5"])
+def test_a_compressed_series_reads_as_its_uncompressed_original_in_both(syntax, tmp_path):
+    from test_volume_parity import page_scans
+
+    from mri.dicom_series import read_series
+    from tests.volume_samples import dicom_series
+
+    voxels = np.minimum(real_t2_slice()[60:180:6, 60:180:6], 4095)  # 20 x 20 real values
+    volume = np.stack([np.roll(voxels, k, axis=0) for k in range(6)], axis=-1).astype(np.float64)
+    series = dicom_series(volume)
+    packed = [(name, compress(data, syntax, tmp_path)) for name, data in series]
+    expected = read_series(series).slices
+    assert np.array_equal(read_series(packed).slices, expected)
+    [answer] = page_scans(tmp_path, [packed])
+    assert "error" not in answer, answer
+    assert np.array_equal(answer["slices"], expected)

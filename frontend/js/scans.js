@@ -30,6 +30,6 @@ export async function readScan(fileOrFiles, { name = null, maxVoxels = MAX_VOXEL
     }
     read.push({ name: fileName, bytes });
   }
-  const voxels = readSeries(read, label);
+  const voxels = await readSeries(read, label);
   return { name: label, volume: scaledAxialSlices({ ...voxels, name: label }), notes: voxels.notes };
 }
