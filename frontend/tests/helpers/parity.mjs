@@ -8,6 +8,7 @@
 //   {"task": "dicom", "file", "frame": null | n, "out", "stored"?} -> out holds the decoded data (and
 //                                                                   stored, if given, the stored values);
 //                                                                   stdout: {width, height, channels, frames, frame}
+//   {"task": "scope", "headers": [{...DICOM header fields}]} -> {answers: [judge(header)]}
 //   {"task": "occlusion_map", "base", "scores", "height", "width", "out"}
 //   {"task": "explain", "model_dir", "input_name", "output_name", "pixels", "input": {...}, "class_index", "out"}
 //   {"task": "scan", "scans": [[paths of one scan]], "out": dir} -> dir/<i>.u8 holds scan i's uint8 slices;
@@ -18,6 +19,7 @@ import { decodeDicomFrame, dicomPixels, readDicom } from "../../js/dicom.js";
 import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/explain.js";
 import { toModelInput } from "../../js/preprocess.js";
 import { readScan } from "../../js/scans.js";
+import { judge } from "../../js/scope.js";
 import { hasHead, sliceImage } from "../../js/volume.js";
 
 async function readFloats(file) {
@@ -28,6 +30,10 @@ async function readFloats(file) {
 const writeFloats = (file, array) => writeFile(file, Buffer.from(Float32Array.from(array).buffer));
 
 const TASKS = {
+  async scope(job) {
+    return { answers: job.headers.map(judge) };
+  },
+
   async scan(job) {
     const answers = [];
     for (const [i, paths] of job.scans.entries()) {
