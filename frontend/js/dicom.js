@@ -94,7 +94,8 @@ function numberOrNull(value) {
   return Number.isFinite(value) ? value : null;
 }
 
-function parse(bytes, name) {
+/** dicom-parser's data set of a DICOM file; ImageDecodeError naming the file if it is not one. */
+export function parseDicom(bytes, name) {
   try {
     return dicomParser.parseDicom(bytes);
   } catch (err) {
@@ -193,7 +194,7 @@ export async function decodeDicomFrame(dicom, name = "image") {
  * Throws ImageDecodeError with a sentence naming the file.
  */
 export function readDicom(bytes, { name = "image", frame = null, dataSet: parsed = null } = {}) {
-  const dataSet = parsed ?? parse(bytes, name); // a series reader parses a multi-frame file once
+  const dataSet = parsed ?? parseDicom(bytes, name); // a series reader parses a multi-frame file once
   const element = dataSet.elements[TAG.pixelData];
   if (!element) {
     throw new ImageDecodeError(`${name} is a DICOM file without pixel data (a report or structured ` +

@@ -10,6 +10,7 @@
 // Compressed files are decoded frame by frame (codecs.js); JPEG baseline is not read as a scan.
 import dicomParser from "../vendor/dicom-parser.js";
 import { decodeDicomFrame, readDicom } from "./dicom.js";
+import { headerOf, judgeSeries } from "./scope.js";
 import { MAX_VOXELS, VolumeError } from "./volume.js";
 
 const GAP_FACTOR = 1.5;
@@ -82,6 +83,7 @@ export async function readFrames(bytes, name, fileIndex) {
     return null;
   };
   const out = [];
+  const header = headerOf(dataSet);
   for (let f = 0; f < frames; f += 1) {
     const frame = f === 0 ? first : await readDicomFrame(bytes, name, f, dataSet);
     out.push({
@@ -98,6 +100,7 @@ export async function readFrames(bytes, name, fileIndex) {
       rows,
       columns,
       name,
+      header,
     });
   }
   return out;
@@ -200,7 +203,7 @@ export function orderFrames(frames, label) {
 
 /**
  * [{name, bytes}] of one series, in any order -> {data: Float64Array [i, j, k], shape, affine,
- * notes}, ready for volume.js scaledAxialSlices.
+ * notes, scope}, ready for volume.js scaledAxialSlices.
  */
 export async function readSeries(files, label = "the series") {
   const frames = [];
@@ -215,7 +218,9 @@ export async function readSeries(files, label = "the series") {
     for (let p = 0; p < size; p += 1) data[base + p] = stored[p] * slope + intercept;
     frame.stored = null; // each frame's copy goes as soon as it is in the volume
   });
-  return { data, shape: [columns, rows, sorted.length], affine, notes };
+  // The series is judged as a whole, one header per file (scope.js).
+  const scope = judgeSeries([...new Set(sorted.map((frame) => frame.header))]);
+  return { data, shape: [columns, rows, sorted.length], affine, notes, scope };
 }
 
 /** Groups items ({uid, ...}) by their SeriesInstanceUID: [{uid, items}], in first-seen order. */
