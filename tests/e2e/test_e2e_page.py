@@ -72,6 +72,13 @@ def test_a_borderline_slice_says_possible_tumour_with_the_cut_offs(app, keras):
     assert shown["verdict"] == "Possible tumour: look closely" and "possible" in shown["verdictClass"], shown
     assert shown["detail"].startswith("Tumour probability") and "likely type" in shown["detail"], shown
     assert f"{round(100 * possible_cut)}" in shown["cutoffs"] and f"{round(100 * tumour_cut)}" in shown["cutoffs"], shown
+    # The server check compares levels: it must not call a "possible tumour" the same answer as
+    # a server's "notumor" top class (issue 22), and says what each side's level is.
+    app.page.click("#verify")
+    app.page.wait_for_function("() => /answer/.test(document.getElementById('verify-result').textContent)")
+    said = app.page.inner_text(".verify-verdict")
+    assert "both say notumor" not in said and '"Possible tumour: look closely"' in said, said
+    assert said.startswith("Same answer: both say \"Possible tumour") or said.startswith("Different answers"), said
     app.wait_for_heatmap()
     screenshot(app, "possible-tumour", "detail")
 
