@@ -10,7 +10,7 @@ VENDOR_STAMP := frontend/vendor/.installed
 # TensorFlow's C++ start-up chatter hides the output that matters.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install serve test test-python test-js chromium firefox bench static clean screenshots
+.PHONY: install serve test test-python test-js chromium firefox dcmtk bench static clean screenshots
 
 install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -44,8 +44,15 @@ firefox:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q firefox-esr; \
 	  else echo "Debian's firefox-esr is missing: run 'sudo apt-get install firefox-esr' and retry." >&2; exit 1; fi; }
 
+# Debian's dcmtk (dcmcjpeg, dcmcjpls, dcmcrle): the compressed-DICOM tests encode real slices
+# with it at test time (tests/compressed_samples.py), so no large fixture is committed.
+dcmtk:
+	@command -v dcmcjpls >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dcmtk; \
+	  else echo "Debian's dcmtk is missing: run 'sudo apt-get install dcmtk' and retry." >&2; exit 1; fi; }
+
 # The browser tests (tests/e2e) serve the collected static files through gunicorn.
-test: install chromium firefox static
+test: install chromium firefox dcmtk static
 	$(PY) -m pytest -q
 	node --test frontend/tests/
 

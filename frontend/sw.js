@@ -9,18 +9,21 @@
 //   worker puts each model it loads into the same cache (and deletes other versions), so the
 //   model is kept even from a first visit, before this worker controls the page.
 // - Anything else (other origins, POST /api/predict): not touched.
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 const APP_CACHE = `app-v${CACHE_VERSION}`;
 const MODEL_CACHE = "model";
-// Everything the page needs on its usual path (wasm backend). The webgl and cpu fallbacks and
+// Everything the page needs on its usual path (wasm backend), the compressed-DICOM decoders
+// included (js/codecs.js), so that a hospital's files open offline too. The webgl and cpu fallbacks and
 // the non-SIMD wasm binary are cached when a browser first uses them.
 const APP_FILES = [
   "./",
   "css/app.css",
   "icon.svg",
   "manifest.webmanifest",
+  "js/backends.js",
   "js/card.js",
   "js/classifier.js",
+  "js/codecs.js",
   "js/collections.js",
   "js/contract.js",
   "js/csv.js",
@@ -37,9 +40,11 @@ const APP_FILES = [
   "js/nifti.js",
   "js/preprocess.js",
   "js/results.js",
+  "js/rle.js",
   "js/scanresults.js",
   "js/scans.js",
   "js/scanview.js",
+  "js/scope.js",
   "js/series.js",
   "js/server-check.js",
   "js/state.js",
@@ -48,13 +53,18 @@ const APP_FILES = [
   "js/verify.js",
   "js/volume.js",
   "js/worker.js",
+  "vendor/charls-decode.js",
+  "vendor/charlswasm_decode.wasm",
   "vendor/dicom-parser.js",
   "vendor/fflate-unused.js",
+  "vendor/jpeg-lossless.js",
   "vendor/nifti-extension.js",
   "vendor/nifti-reader.js",
   "vendor/nifti1.js",
   "vendor/nifti2.js",
   "vendor/node-builtins.js",
+  "vendor/openjpeg-decode.js",
+  "vendor/openjpegwasm_decode.wasm",
   "vendor/tfjs-backend-wasm.js",
   "vendor/tfjs-backend-wasm-simd.wasm",
   "vendor/tfjs-backend-wasm-threaded-simd.wasm",

@@ -14,6 +14,8 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from mri.codecs import COMPRESSIONS, check_codestreams
+
 AUTO_WINDOW_PERCENTILES = (0.5, 99.5)
 
 
@@ -61,10 +63,13 @@ def decode_dicom(data: bytes, name: str = "image", frame: int | None = None,
     # 600-byte RLE file that claims 30000 x 30000 pixels otherwise costs 1.8 GB before it fails.
     rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     all_frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
     if max_pixels is not None and rows * columns * all_frames > max_pixels:
+        how = f"is compressed ({COMPRESSIONS[syntax]}) and would decode to" if syntax in COMPRESSIONS else "has"
         raise DicomDecodeError(
-            f"{name} has {columns}x{rows} pixels in {all_frames} frame(s), more than the "
-            f"{max_pixels:,} allowed; export a single, smaller slice.")
+            f"{name} {how} {columns}x{rows} pixels in {all_frames} frame(s), more than the "
+            f"{max_pixels:,} allowed; it was not decoded. Export a single, smaller slice.")
+    check_codestreams(ds, name, DicomDecodeError)
     try:
         pixels = ds.pixel_array
     except Exception as err:  # pydicom raises many types for unsupported transfer syntaxes

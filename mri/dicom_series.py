@@ -3,8 +3,9 @@
 Files are grouped by SeriesInstanceUID (more than one series is refused: classify them one at a
 time); frames are ordered by their position along the slice normal (ImagePositionPatient on
 ImageOrientationPatient's normal, per frame for enhanced multi-frame files), by InstanceNumber
-when no file has position tags (said in the notes). Two frames at one position, or a gap larger
-than 1.5 times the usual spacing, are refused: the volume would be wrong. Orientation comes from
+where positions repeat (some scanners write one position for every slice) by SliceLocation, then
+InstanceNumber (said in the notes). A gap larger than 1.5 times the usual spacing is said in the
+notes and the series opens; two frames that no key tells apart are refused. Orientation comes from
 ImageOrientationPatient (DICOM's LPS patient axes), so the slices come out in the same radiological
 view as a NIfTI volume. Patient fields are never read.
 """
@@ -17,6 +18,7 @@ import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
+from mri.codecs import check_codestreams
 from mri.volumes import MAX_VOXELS, Volume, VolumeError, scale_to_grey, to_axial
 
 GAP_FACTOR = 1.5
@@ -30,6 +32,7 @@ class Frame:
     orientation: tuple[float, ...] | None
     spacing: tuple[float, float]
     instance: int | None
+    location: float | None  # SliceLocation, the fallback when positions repeat
     order: tuple[int, int]  # (file, frame) as given, the last tie-breaker
     series: str
     name: str
@@ -70,6 +73,7 @@ def read_frames(data: bytes, name: str, file_index: int) -> list[Frame]:
                           "brain MRI series has; check the file.")
     if str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).startswith(("RGB", "YBR", "PALETTE")):
         raise VolumeError(f"{name} is a colour image, not an MRI slice.")
+    check_codestreams(ds, name, VolumeError)
     try:
         pixels = np.asarray(ds.pixel_array, dtype=np.float64)
     except Exception as err:  # pydicom raises many types for unsupported transfer syntaxes
@@ -80,6 +84,8 @@ def read_frames(data: bytes, name: str, file_index: int) -> list[Frame]:
     series = str(getattr(ds, "SeriesInstanceUID", "") or "")
     instance = getattr(ds, "InstanceNumber", None)
     instance = int(instance) if instance not in (None, "") else None
+    location = _floats(getattr(ds, "SliceLocation", None), 1)
+    location = None if location is None else location[0]
 
     def tag(group, attribute, count, frame):
         """An enhanced file's per-frame, then shared functional group, then the classic top level."""
@@ -101,7 +107,7 @@ def read_frames(data: bytes, name: str, file_index: int) -> list[Frame]:
         spacing = tag("PixelMeasuresSequence", "PixelSpacing", 2, f) or (1.0, 1.0)
         out.append(Frame(pixels[f] * slope + intercept,
                          None if position is None else np.array(position), orientation, spacing,
-                         instance, (file_index, f), series, name))
+                         instance, location, (file_index, f), series, name))
     return out
 
 
@@ -124,27 +130,8 @@ def order_frames(frames: list[Frame], label: str) -> tuple[list[Frame], np.ndarr
         notes.append(f"{label}: no ImageOrientationPatient; the slices are taken as axial.")
     row_dir, col_dir = np.array(orientation[:3]), np.array(orientation[3:])
     normal = np.cross(row_dir, col_dir)
-    if all(f.position is not None for f in frames):
-        heights = np.array([float(f.position @ normal) for f in frames])
-        order = sorted(range(len(frames)), key=lambda i: (heights[i], frames[i].order))
-        steps = np.diff(heights[order])
-        if np.any(np.isclose(steps, 0.0, atol=1e-4)):
-            raise VolumeError(f"{label} has two slices at the same position; it holds duplicate files "
-                              "or more than one scan: drop one series at a time.")
-        usual = float(np.median(steps))
-        gaps = np.flatnonzero(steps > GAP_FACTOR * usual)
-        if gaps.size:
-            raise VolumeError(f"{label} has a gap: no slice between {heights[order][gaps[0]]:.1f} and "
-                              f"{heights[order][gaps[0] + 1]:.1f} mm (slices every {usual:.2f} mm); "
-                              "add the missing files.")
-        spacing = usual
-    elif all(f.instance is not None for f in frames):
-        order = sorted(range(len(frames)), key=lambda i: (frames[i].instance, frames[i].order))
-        spacing = 1.0
-        notes.append(f"{label}: no ImagePositionPatient, so the slices are ordered by InstanceNumber.")
-    else:
-        raise VolumeError(f"{label}: its files carry neither ImagePositionPatient nor InstanceNumber, "
-                          "so the slice order is unknown; export the series with position tags.")
+    order, spacing, more = _slice_order(frames, normal, label)
+    notes += more
     row_spacing, column_spacing = frames[0].spacing
     affine = np.eye(4)
     affine[:3, 0] = row_dir * column_spacing
@@ -152,6 +139,43 @@ def order_frames(frames: list[Frame], label: str) -> tuple[list[Frame], np.ndarr
     affine[:3, 2] = normal * spacing
     affine[:2, :3] *= -1  # DICOM's LPS -> RAS
     return [frames[i] for i in order], affine, notes
+
+
+def _distinct(values) -> bool:
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    return not np.any(np.isclose(np.diff(ordered), 0.0, atol=1e-4))
+
+
+def _slice_order(frames: list[Frame], normal: np.ndarray, label: str) -> tuple[list[int], float, list[str]]:
+    """The frames' order, the slice spacing and notes: by position along the normal, else (when
+    positions repeat or are missing) SliceLocation, else InstanceNumber; a gap is said, not refused."""
+    keys = [("position", "ImagePositionPatient", [None if f.position is None else float(f.position @ normal) for f in frames]),
+            ("location", "SliceLocation", [f.location for f in frames]),
+            ("instance", "InstanceNumber", [f.instance for f in frames])]
+    present = [(kind, tag, values) for kind, tag, values in keys if all(v is not None for v in values)]
+    if not present:
+        raise VolumeError(f"{label}: its files carry neither ImagePositionPatient nor InstanceNumber, "
+                          "so the slice order is unknown; export the series with position tags.")
+    chosen = next(((kind, tag, values) for kind, tag, values in present if _distinct(values)), None)
+    if chosen is None:
+        raise VolumeError(f"{label} has two slices at the same position; it holds duplicate files "
+                          "or more than one scan: drop one series at a time.")
+    kind, tag, values = chosen
+    notes = []
+    if kind != "position":
+        why = "repeats" if present[0][0] == "position" else "is missing"
+        notes.append(f"{label}: ImagePositionPatient {why}, so the slices are ordered by {tag}.")
+    order = sorted(range(len(frames)), key=lambda i: (values[i], frames[i].order))
+    steps = np.diff(np.asarray([values[i] for i in order], dtype=np.float64))
+    usual = float(np.median(steps)) if kind != "instance" else 1.0
+    for g in np.flatnonzero(steps > GAP_FACTOR * usual):
+        before, after = frames[order[g]], frames[order[g + 1]]
+        where = (f"InstanceNumber {before.instance} and {after.instance}"
+                 if before.instance is not None and after.instance is not None else f"{before.name} and {after.name}")
+        size = f" (a {steps[g]:.1f} mm gap where slices are {usual:.2f} mm apart)" if kind != "instance" else ""
+        notes.append(f"{label}: slices missing between {where}{size}; the slices either side are shown "
+                     "next to each other.")
+    return order, (usual if kind != "instance" else 1.0), notes
 
 
 def read_series(files: list[tuple[str, bytes]], label: str = "the series") -> Volume:

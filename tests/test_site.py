@@ -648,3 +648,19 @@ def test_server_keeps_answering_after_every_bad_input(client):
     again = upload(client, png_bytes()).json()
     assert again["probabilities"] == good["probabilities"]
     assert client.get("/api/health").status_code == 200
+
+
+def test_a_dicom_outside_the_models_scope_gets_no_verdict_from_the_api(client):
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(dicom_bytes()))
+    ds.SeriesDescription, ds.ImageOrientationPatient = "ep2d_diff_b1000_TRACE", [0, 1, 0, 0, 0, -1]
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    body = upload(client, buf.getvalue(), "dwi.dcm").json()
+    assert body["level"] == "not-mri"
+    assert body["scope"]["codes"] == ["diffusion", "plane"] and body["scope"]["plane"] == "sagittal"
+    assert body["reasons"][0].startswith("The header says this is a diffusion image")
+    assert set(body["probabilities"]) == {"glioma", "meningioma", "notumor", "pituitary"}  # still there
+    axial = upload(client, dicom_bytes(), "slice.dcm").json()
+    assert "level" not in axial and axial["scope"]["withheld"] is False

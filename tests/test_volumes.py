@@ -219,8 +219,7 @@ def test_instance_number_fallback_is_said():
 def test_series_errors():
     phantom = np.round(head_phantom())
     files = dicom_series(phantom)
-    with pytest.raises(VolumeError, match="gap"):
-        read_series(files[:5] + files[8:], "gappy")
+    assert any("slices missing between InstanceNumber 5 and 9" in n for n in read_series(files[:5] + files[8:], "gappy").notes)
     with pytest.raises(VolumeError, match="mixes 2 DICOM series"):
         read_series(files[:6] + dicom_series(phantom)[6:], "mixed")
     with pytest.raises(VolumeError, match="neither ImagePositionPatient nor InstanceNumber"):

@@ -60,10 +60,13 @@ def nifti_bytes(voxels: np.ndarray, affine: np.ndarray, *, dtype="int16", versio
 
 
 def dicom_series(voxels: np.ndarray, *, spacing=(1.0, 1.0, 1.0), series_uid=None, multi_frame=False,
-                 positions=True, instance_numbers=True, slope=1.0, intercept=0.0) -> list[tuple[str, bytes]]:
+                 positions=True, instance_numbers=True, slope=1.0, intercept=0.0, repeat_positions=False,
+                 slice_locations=False) -> list[tuple[str, bytes]]:
     """An axial series of `voxels` [i (towards patient's left), j (towards posterior), k (towards
     superior)], 0-65535, one file per k (or one multi-frame file): what a scanner exporting the
-    same grid would write."""
+    same grid would write. `repeat_positions`: every file at the first slice's position, as some
+    hospital exports write them (the slices then differ by SliceLocation, `slice_locations`, and
+    InstanceNumber only)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
     from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, EnhancedMRImageStorage, generate_uid
@@ -122,7 +125,9 @@ def dicom_series(voxels: np.ndarray, *, spacing=(1.0, 1.0, 1.0), series_uid=None
         ds = base(MRImageStorage)
         if positions:
             ds.ImageOrientationPatient = orientation
-            ds.ImagePositionPatient = [0.0, 0.0, k * spacing[2]]
+            ds.ImagePositionPatient = [0.0, 0.0, 0.0 if repeat_positions else k * spacing[2]]
+        if slice_locations:
+            ds.SliceLocation = k * spacing[2]
         if instance_numbers:
             ds.InstanceNumber = k + 1
         ds.PixelSpacing = [spacing[1], spacing[0]]

@@ -1,8 +1,9 @@
 // File bytes -> decoded image {width, height, channels, data}, with the browser's decoders.
 // Runs in the worker (createImageBitmap and OffscreenCanvas exist there). The twin of
 // mri/images.py decode_image: decode by content, whatever the file name says.
-import { dicomPixels, isDicom, readDicom } from "./dicom.js";
+import { decodeDicomFrame, dicomPixels, isDicom, parseDicom, readDicom } from "./dicom.js";
 import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
+import { headerOf, judge } from "./scope.js";
 
 // Raw decoded values, as Pillow gives them: no colour management (ICC profiles are ignored) and
 // no premultiplied alpha (alpha itself is dropped later). Browsers apply a JPEG's EXIF
@@ -48,16 +49,19 @@ export async function decodeRgba(blob, name) {
 }
 
 /**
- * Any supported file -> {image, dicom, frames, frame}: frames/frame describe a DICOM file's
- * frames (frames 1 for other images). `frame` picks a DICOM frame (default: the middle one).
+ * Any supported file -> {image, dicom, frames, frame, scope}: frames/frame describe a DICOM file's
+ * frames (frames 1 for other images); scope is scope.js judge's answer on a DICOM header. `frame` picks a DICOM frame (default: the middle one).
  */
 export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
   const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
   if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
-  const dicom = readDicom(new Uint8Array(await blob.arrayBuffer()), { name, frame });
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const dataSet = parseDicom(bytes, name);
+  const dicom = await decodeDicomFrame(readDicom(bytes, { name, frame, dataSet }), name);
+  const scope = judge(headerOf(dataSet)); // what the header says the image is (scope.js)
   const jpeg = dicom.jpeg ? await decodeRgba(new Blob([dicom.jpeg], { type: "image/jpeg" }), name) : null;
-  return { image: dicomPixels(dicom, jpeg), dicom: true, frames: dicom.frames, frame: dicom.frame };
+  return { image: dicomPixels(dicom, jpeg), dicom: true, frames: dicom.frames, frame: dicom.frame, scope };
 }
 
 /**

@@ -58,12 +58,15 @@ export function showDetail(row) {
   $("verdict").classList.add(LEVEL_CLASS[verdict.level]);
   const notMri = verdict.level === "not-mri";
   if (notMri) {
-    $("verdict-detail").textContent = "The model was trained on brain MRI slices only, so its answer here means nothing:";
+    $("verdict-detail").textContent = result.scope?.withheld
+      ? "The model was trained on axial T1, T1 with contrast, T2 and FLAIR brain MRI slices only, so its answer here means nothing:"
+      : "The model was trained on brain MRI slices only, so its answer here means nothing:";
     $("reasons").replaceChildren(...result.reasons.map((reason) => element("li", { text: reason })));
     $("reasons").hidden = false;
   } else {
     $("verdict-detail").textContent = `Tumour probability ${percent(result.tumorProbability)}` +
-      (verdict.likelyType ? `; likely type: ${verdict.likelyType} (probability ${percent(verdict.typeProbability)}).` : ".");
+      (verdict.likelyType ? `; likely type: ${verdict.likelyType} (probability ${percent(verdict.typeProbability)}).` : ".") +
+      (result.scope?.label ? ` The header says: ${result.scope.label}.` : "");
     $("cutoffs").textContent = cutoffSentence(metadata);
     $("cutoffs").hidden = false;
     const unsure = result.warnings.filter((w, i) => result.flags[i] === "low-confidence");

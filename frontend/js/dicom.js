@@ -10,41 +10,19 @@
 // patient, study or institution attribute, and the page never shows the header.
 //
 // Transfer syntaxes: uncompressed (implicit/explicit VR, little/big endian) here; JPEG baseline
-// frames are handed back undecoded (`jpeg`) for the browser's own JPEG decoder, then windowed
-// by `dicomPixels` like any other frame. Other compressed syntaxes fail with a sentence.
+// and 8-bit extended frames are handed back undecoded (`jpeg`) for the browser's own JPEG
+// decoder; JPEG Lossless, JPEG-LS, JPEG 2000 and RLE frames (`encoded`) are decoded by
+// decodeDicomFrame with codecs.js, after the pixel cap and the codestream's size are checked.
 import dicomParser from "../vendor/dicom-parser.js";
-import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
+import { checkCodestream, compressionMessage, decodeCompressedFrame, decoderFor, encapsulatedFrame } from "./codecs.js";
+import { ImageDecodeError, MAX_PIXELS, checkPixelCount } from "./preprocess.js";
+
+export { compressionMessage };
 
 export const AUTO_WINDOW_PERCENTILES = Object.freeze([0.5, 99.5]);
 const DICOM_MAGIC_OFFSET = 128;
 const UNCOMPRESSED = new Set(["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"]);
 const BIG_ENDIAN = "1.2.840.10008.1.2.2";
-const JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
-// Compressed transfer syntaxes this page cannot decode: their names in words, and dcmtk's tool
-// that writes an uncompressed copy (gdcmconv --raw does it for all of them).
-const COMPRESSIONS = {
-  "1.2.840.10008.1.2.5": ["RLE lossless", "dcmdrle"],
-  "1.2.840.10008.1.2.4.51": ["JPEG extended (12-bit)", "dcmdjpeg"],
-  "1.2.840.10008.1.2.4.57": ["JPEG lossless", "dcmdjpeg"],
-  "1.2.840.10008.1.2.4.70": ["JPEG lossless", "dcmdjpeg"],
-  "1.2.840.10008.1.2.4.80": ["JPEG-LS lossless", "dcmdjpls"],
-  "1.2.840.10008.1.2.4.81": ["JPEG-LS near-lossless", "dcmdjpls"],
-  "1.2.840.10008.1.2.4.90": ["JPEG 2000 lossless", null],
-  "1.2.840.10008.1.2.4.91": ["JPEG 2000", null],
-  "1.2.840.10008.1.2.4.201": ["High-Throughput JPEG 2000 lossless", null],
-  "1.2.840.10008.1.2.4.202": ["High-Throughput JPEG 2000 lossless", null],
-  "1.2.840.10008.1.2.4.203": ["High-Throughput JPEG 2000", null],
-  "1.2.840.10008.1.2.1.99": ["deflate (zip)", "dcmconv +te"],
-};
-
-/** Why a compressed file cannot be read, in words, with the command that makes a readable copy. */
-export function compressionMessage(name, transferSyntax) {
-  const [format, dcmtk] = COMPRESSIONS[transferSyntax] ?? [null, null];
-  const what = format ? `compressed as ${format}` : `stored in a format this page does not know (transfer syntax ${transferSyntax})`;
-  const tools = `gdcmconv --raw in.dcm out.dcm${dcmtk ? ` or dcmtk's ${dcmtk} in.dcm out.dcm` : ""}`;
-  return `${name}: its DICOM image is ${what}, which this page cannot decode. Export an uncompressed copy ` +
-    `(for example with ${tools}) and add that instead` + (format ? ` (transfer syntax ${transferSyntax}).` : ".");
-}
 const TAG = {
   transferSyntax: "x00020010",
   samplesPerPixel: "x00280002",
@@ -116,7 +94,8 @@ function numberOrNull(value) {
   return Number.isFinite(value) ? value : null;
 }
 
-function parse(bytes, name) {
+/** dicom-parser's data set of a DICOM file; ImageDecodeError naming the file if it is not one. */
+export function parseDicom(bytes, name) {
   try {
     return dicomParser.parseDicom(bytes);
   } catch (err) {
@@ -126,10 +105,23 @@ function parse(bytes, name) {
   }
 }
 
-// Stored values of one frame, with the bits above BitsStored cleared (or sign-extended), as
+// Raw values -> stored values with the bits above BitsStored cleared (or sign-extended), as
 // pydicom's pixel_array returns them.
+function maskToBitsStored(raw, count, { bitsStored, signed }) {
+  const values = new Float64Array(count);
+  const unused = 32 - bitsStored;
+  const mask = bitsStored >= 32 ? null : (2 ** bitsStored) - 1;
+  for (let i = 0; i < count; i += 1) {
+    let v = raw(i);
+    if (mask !== null) v = signed ? (v << unused) >> unused : v & mask;
+    values[i] = v;
+  }
+  return values;
+}
+
+// Stored values of one uncompressed frame.
 function storedValues(dataSet, bytes, element, geometry, frame, littleEndian) {
-  const { rows, columns, samples, bitsAllocated, bitsStored, signed } = geometry;
+  const { rows, columns, samples, bitsAllocated, signed } = geometry;
   const count = rows * columns * samples;
   const bytesPer = bitsAllocated / 8;
   const start = element.dataOffset + frame * count * bytesPer;
@@ -142,27 +134,67 @@ function storedValues(dataSet, bytes, element, geometry, frame, littleEndian) {
     16: signed ? (i) => view.getInt16(i * 2, littleEndian) : (i) => view.getUint16(i * 2, littleEndian),
     32: signed ? (i) => view.getInt32(i * 4, littleEndian) : (i) => view.getUint32(i * 4, littleEndian),
   }[bitsAllocated];
-  const values = new Float64Array(count);
-  const unused = 32 - bitsStored;
-  const mask = bitsStored >= 32 ? null : (2 ** bitsStored) - 1;
-  for (let i = 0; i < count; i += 1) {
-    let v = read(i);
-    if (mask !== null) v = signed ? (v << unused) >> unused : v & mask;
-    values[i] = v;
+  return maskToBitsStored(read, count, geometry);
+}
+
+// A compressed file: the decompression-bomb guard over all its frames (the twin of mri/dicom.py),
+// then the frame's bytes and the codestream's own size, all before any decoder runs.
+function compressedFrame(description, dataSet, element, geometry, transferSyntax, name) {
+  const decoder = decoderFor(transferSyntax);
+  if (!decoder) throw new ImageDecodeError(compressionMessage(name, transferSyntax));
+  const { rows, columns } = geometry;
+  if (rows * columns * description.frames > MAX_PIXELS) {
+    throw new ImageDecodeError(`${name} is compressed and would decode to ${columns}x${rows} pixels in ` +
+      `${description.frames} frame(s), more than the ${MAX_PIXELS.toLocaleString("en")} allowed; it was not decoded. ` +
+      "Export a single, smaller slice.");
   }
-  return values;
+  let frame;
+  try {
+    frame = encapsulatedFrame(dataSet, element, description.frame, description.frames);
+  } catch (err) {
+    throw new ImageDecodeError(`${name}: its compressed frame ${description.frame + 1} could not be read ` +
+      `(${err?.message ?? err}); export it again, or uncompressed.`);
+  }
+  const header = checkCodestream(frame, decoder, geometry, name);
+  if (decoder === "browser") {
+    if (header.precision > 8) {
+      throw new ImageDecodeError(compressionMessage(name, transferSyntax,
+        `with ${header.precision}-bit samples, which browsers' JPEG decoders do not read`));
+    }
+    description.jpeg = frame;
+  } else {
+    description.encoded = { bytes: frame, decoder, geometry };
+    description.planar = false; // decoders interleave colour samples
+  }
+  return description;
+}
+
+/** readDicom's result with its compressed frame (`encoded`) decoded into `stored`; others as they are. */
+export async function decodeDicomFrame(dicom, name = "image") {
+  if (!dicom.encoded) return dicom;
+  const { bytes, decoder, geometry } = dicom.encoded;
+  const raw = await decodeCompressedFrame(bytes, decoder, geometry, name);
+  const count = geometry.rows * geometry.columns * geometry.samples;
+  if (raw.length < count) {
+    throw new ImageDecodeError(`${name}: its compressed frame decoded to ${raw.length} values where Rows x Columns ` +
+      `needs ${count}; the file is damaged. Export it again.`);
+  }
+  dicom.stored = maskToBitsStored((i) => raw[i], count, geometry);
+  dicom.encoded = null;
+  return dicom;
 }
 
 /**
  * Reads the pixel description and one frame of a DICOM file (Uint8Array). Returns
  * {width, height, frames, frame, monochrome1, color, rescale: {slope, intercept},
  *  window: {center, width}, stored (Float64Array of the frame's stored values) | null,
- *  jpeg (Uint8Array of a JPEG baseline frame for the browser to decode) | null}.
+ *  jpeg (Uint8Array of a JPEG baseline frame for the browser to decode) | null,
+ *  encoded ({bytes, decoder, geometry} of another compressed frame, for decodeDicomFrame) | null}.
  * `frame` defaults to the middle one; `dataSet` is dicom-parser's parse of `bytes`, when already done.
  * Throws ImageDecodeError with a sentence naming the file.
  */
 export function readDicom(bytes, { name = "image", frame = null, dataSet: parsed = null } = {}) {
-  const dataSet = parsed ?? parse(bytes, name); // a series reader parses a multi-frame file once
+  const dataSet = parsed ?? parseDicom(bytes, name); // a series reader parses a multi-frame file once
   const element = dataSet.elements[TAG.pixelData];
   if (!element) {
     throw new ImageDecodeError(`${name} is a DICOM file without pixel data (a report or structured ` +
@@ -207,20 +239,10 @@ export function readDicom(bytes, { name = "image", frame = null, dataSet: parsed
     },
     stored: null,
     jpeg: null,
+    encoded: null,
   };
-  if (transferSyntax === JPEG_BASELINE) {
-    try {
-      const offsets = element.basicOffsetTable?.length ? element.basicOffsetTable
-        : dicomParser.createJPEGBasicOffsetTable(dataSet, element);
-      description.jpeg = dicomParser.readEncapsulatedImageFrame(dataSet, element, index, offsets);
-    } catch (err) {
-      throw new ImageDecodeError(`${name}: its JPEG frame ${index + 1} could not be read ` +
-        `(${err?.message ?? err}); export it uncompressed.`);
-    }
-    return description;
-  }
   if (!UNCOMPRESSED.has(transferSyntax)) {
-    throw new ImageDecodeError(compressionMessage(name, transferSyntax));
+    return compressedFrame(description, dataSet, element, geometry, transferSyntax, name);
   }
   if (photometric.startsWith("YBR")) {
     throw new ImageDecodeError(`${name}: uncompressed ${photometric} DICOM colour is not supported; ` +

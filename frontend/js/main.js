@@ -24,12 +24,13 @@ window.classifier = Object.freeze({
   explain: (fileOrBlob, options) => classifier.explain(fileOrBlob, options),
   /**
    * A NIfTI File or the Files of one DICOM series -> {slices: [{index, label, probabilities,
-   * tumorProbability}], summary, ms, timings: {read, classify}}; `index` is the slice's position in
+   * tumorProbability}], summary, ms, timings: {read, classify}, level ("not-mri" when a DICOM
+   * series' headers put it outside the model's scope, else null), reasons, scope}; `index` is the slice's position in
    * the volume's own axial order.
    */
   classifyScan: async (fileOrFiles) => {
-    const { slices, summary, ms, timings } = await classifier.classifyScan(fileOrFiles);
-    return { slices, summary, ms, timings };
+    const { slices, summary, ms, timings, level, reasons, scope } = await classifier.classifyScan(fileOrFiles);
+    return { slices, summary, ms, timings, level, reasons, scope };
   },
   /** -> {numTensors, numBytes, backend}. */
   memory: () => classifier.memory(),

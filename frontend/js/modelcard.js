@@ -1,5 +1,6 @@
 // metadata.json -> checks and the model card's content. DOM-free, tested by Node.
 import { collectionOf, sequencesAndPlanes } from "./collections.js";
+import { MAX_AXIAL_TILT_DEGREES } from "./scope.js";
 import { LEVEL_HEADLINES, RELIABILITY, decisionOf, percent } from "./results.js";
 
 export const DISCLAIMER = "Research and education only. This is not a medical device and must not be " +
@@ -126,7 +127,9 @@ function howToRead(metadata) {
         "the model leans to no tumour, but tumours it misses often score here"],
       [LEVEL_HEADLINES.none, `tumour probability below ${percent(possible, 0)}`],
       ["No result", "the image does not look like a brain MRI slice (colour, almost uniform, or no dark background " +
-        "around the head): the model's answer would mean nothing, so none is given"],
+        "around the head), or its DICOM header says it is outside what the model knows: another modality, a " +
+        "secondary capture, diffusion (DWI, ADC, DTI), EPI (fMRI, BOLD, perfusion), a localiser, angiography or " +
+        `SWI, or a plane more than ${MAX_AXIAL_TILT_DEGREES} degrees from axial; the model's answer would mean nothing, so none is given`],
       ["uncertain", `marked beside a result when the most likely class has less than ${percent(RELIABILITY.minConfidence, 0)} ` +
         "probability: the model is torn between classes"],
     ],
@@ -142,7 +145,12 @@ function trainingSection(training) {
   const { sequences, planes } = sequencesAndPlanes(training.data);
   const rows = [];
   if (sequences.length) rows.push(["MRI sequences", sequences.join(", ")]);
-  if (planes.length) rows.push(["slice planes", planes.join(", ")]);
+  // The page reads every scan as axial slices and withholds other planes (scope.js); the few
+  // coronal and sagittal slices of the 4-class set are not what it was made for.
+  if (planes.length) {
+    const others = planes.filter((p) => !/axial/.test(p));
+    rows.push(["slice planes", `axial${others.length ? ` (the 4-class set also holds a few ${others.join(" and ")} slices)` : ""}`]);
+  }
   if (training.class_counts) {
     rows.push(["images per class", Object.entries(training.class_counts).map(([k, v]) => `${k} ${count(v)}`).join(", ")]);
   }

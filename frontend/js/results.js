@@ -136,8 +136,13 @@ export function reliabilityWarnings(result, stats) {
   return warnings;
 }
 
-/** Local and server answers side by side: {sameLabel, largest: {label, local, server, difference}}. */
-export function compareAnswers(local, server) {
+/**
+ * Local and server answers side by side: {sameLabel, largest: {label, local, server, difference}}
+ * and, given the metadata, what the page would say of each: {levels: {local, server}, types,
+ * sameAnswer (same level and, for a tumour, the same likely type)}. The server's level comes from
+ * its probabilities by the page's own rule, with the page's flags (both saw the same pixels).
+ */
+export function compareAnswers(local, server, metadata = null) {
   const labels = [...new Set([...Object.keys(local.probabilities), ...Object.keys(server.probabilities)])];
   let largest = null;
   for (const label of labels) {
@@ -146,7 +151,32 @@ export function compareAnswers(local, server) {
     const difference = Math.abs(a - b);
     if (!largest || difference > largest.difference) largest = { label, local: a, server: b, difference };
   }
-  return { sameLabel: local.label === server.label, largest };
+  const compared = { sameLabel: local.label === server.label, largest };
+  if (!metadata) return compared;
+  const serverResult = { probabilities: server.probabilities, tumorProbability: server.tumor_probability ?? server.tumorProbability };
+  const serverLevel = resultLevel({ ...serverResult, flags: local.flags ?? [] }, metadata);
+  const localVerdict = tumourVerdict(local, metadata);
+  const serverVerdict = tumourVerdict({ ...serverResult, level: serverLevel }, metadata);
+  const levels = { local: local.level ?? localVerdict.level, server: serverLevel };
+  const types = { local: localVerdict.likelyType, server: serverVerdict.likelyType };
+  return { ...compared, levels, types, sameAnswer: levels.local === levels.server && types.local === types.server };
+}
+
+/** compareAnswers' verdicts in one sentence. */
+export function comparisonSentence(local, server, compared) {
+  const { levels, types } = compared;
+  const said = (level, type, p) => `"${LEVEL_HEADLINES[level]}"${type ? ` (${type})` : ""}, tumour probability ${percent(p)}`;
+  const serverP = server.tumor_probability ?? server.tumorProbability;
+  if (local.scope?.withheld) {
+    return `No verdict in this browser: the DICOM header puts this image outside what the model knows. The server, sent only ` +
+      `the pixels, gives a tumour probability of ${percent(serverP)}; that is no verdict either.`;
+  }
+  if (compared.sameAnswer) {
+    return `Same answer: both say "${LEVEL_HEADLINES[levels.local]}"${types.local ? ` (${types.local})` : ""}; tumour ` +
+      `probability ${percent(local.tumorProbability)} here, ${percent(serverP)} on the server.`;
+  }
+  return `Different answers: this browser says ${said(levels.local, types.local, local.tumorProbability)}; ` +
+    `the server's probabilities say ${said(levels.server, types.server, serverP)}.`;
 }
 
 /**

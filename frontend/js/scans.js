@@ -9,7 +9,7 @@ const named = (file, fallback) => (typeof file?.name === "string" && file.name ?
 
 /**
  * A NIfTI Blob, or the Blobs of one DICOM series (any order) -> {name, volume: {slices, count,
- * rows, columns}, notes}. Throws VolumeError with a sentence naming the file or series.
+ * rows, columns}, notes, scope (a DICOM series: scope.js judgeSeries; a NIfTI volume: none)}. Throws VolumeError with a sentence naming the file or series.
  */
 export async function readScan(fileOrFiles, { name = null, maxVoxels = MAX_VOXELS } = {}) {
   const files = Array.isArray(fileOrFiles) ? fileOrFiles : [fileOrFiles];
@@ -30,6 +30,6 @@ export async function readScan(fileOrFiles, { name = null, maxVoxels = MAX_VOXEL
     }
     read.push({ name: fileName, bytes });
   }
-  const voxels = readSeries(read, label);
-  return { name: label, volume: scaledAxialSlices({ ...voxels, name: label }), notes: voxels.notes };
+  const voxels = await readSeries(read, label);
+  return { name: label, volume: scaledAxialSlices({ ...voxels, name: label }), notes: voxels.notes, scope: voxels.scope };
 }

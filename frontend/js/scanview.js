@@ -112,8 +112,15 @@ export function startScanView(classifier) {
     const verifyOut = element("div", { className: "scan-verify" });
     const csvButton = element("button", { className: "button", text: "Download CSV (one line per slice)", attrs: { type: "button" } });
     const notes = summary.notes.map((note) => element("p", { className: "hint", text: note }));
+    const said = scan.scope?.label ? [element("p", { className: "hint", text: `The header says: ${scan.scope.label}.` })] : [];
+    const verdict = scan.level === "not-mri"
+      ? [element("p", { className: "scan-summary not-mri", text: "No result for this series: the model was trained on axial " +
+          "T1, T1 with contrast, T2 and FLAIR brain MRI slices only, and its headers say:" }),
+        element("ul", { className: "scan-reasons" }, scan.reasons.map((reason) => element("li", { text: reason })))]
+      : [element("p", { className: "scan-summary", text: summaryText(summary, percent) })];
     card.append(
-      element("p", { className: "scan-summary", text: summaryText(summary, percent) }),
+      ...verdict,
+      ...said,
       ...notes,
       strip,
       element("label", { className: "scan-slider" }, [element("span", { text: "Slice " }), slider, sliceLabel]),

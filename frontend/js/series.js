@@ -3,12 +3,14 @@
 //
 // Files are grouped by SeriesInstanceUID (groupSeries); within one series, frames are ordered by
 // their position along the slice normal (ImagePositionPatient on ImageOrientationPatient's
-// normal, per frame for enhanced multi-frame files), by InstanceNumber when the files carry no
-// position (said in the notes). Two frames at one position, or a gap wider than 1.5 times the
-// usual spacing, are refused. Only pixel-describing and geometry tags are read: never a patient,
-// study or institution field. Uncompressed transfer syntaxes only.
+// normal, per frame for enhanced multi-frame files), where positions repeat or are missing by
+// SliceLocation, then InstanceNumber (said in the notes). A gap wider than 1.5 times the usual
+// spacing is said in the notes and the series opens; frames no key tells apart are refused. Only
+// pixel-describing and geometry tags are read: never a patient, study or institution field.
+// Compressed files are decoded frame by frame (codecs.js); JPEG baseline is not read as a scan.
 import dicomParser from "../vendor/dicom-parser.js";
-import { readDicom } from "./dicom.js";
+import { decodeDicomFrame, readDicom } from "./dicom.js";
+import { headerOf, judgeSeries } from "./scope.js";
 import { MAX_VOXELS, VolumeError } from "./volume.js";
 
 const GAP_FACTOR = 1.5;
@@ -16,6 +18,7 @@ const AXIAL_ORIENTATION = [1, 0, 0, 0, 1, 0];
 const TAG = {
   seriesUid: "x0020000e",
   instanceNumber: "x00200013",
+  sliceLocation: "x00201041",
   position: "x00200032",
   orientation: "x00200037",
   pixelSpacing: "x00280030",
@@ -55,11 +58,10 @@ export function seriesUid(bytes, name) {
  * One file (Uint8Array) -> its frames: [{stored, slope, intercept, position, orientation, spacing,
  * instance, order, series, rows, columns}].
  */
-export function readFrames(bytes, name, fileIndex) {
+export async function readFrames(bytes, name, fileIndex) {
   const dataSet = parse(bytes, name);
-  const first = readDicomFrame(bytes, name, 0);
+  const first = await readDicomFrame(bytes, name, 0, dataSet);
   if (first.color) throw new VolumeError(`${name} is a colour image, not an MRI slice.`);
-  if (first.jpeg) throw new VolumeError(`${name} is JPEG-compressed; export the series uncompressed to read it as a scan.`);
   const { width: columns, height: rows, frames } = first;
   if (rows * columns * frames > MAX_VOXELS) {
     throw new VolumeError(`${name} claims ${columns}x${rows} pixels in ${frames} frame(s), more than a brain MRI series has; check the file.`);
@@ -69,6 +71,8 @@ export function readFrames(bytes, name, fileIndex) {
   const series = dataSet.string(TAG.seriesUid) ?? "";
   const instanceText = dataSet.intString(TAG.instanceNumber);
   const instance = Number.isFinite(instanceText) ? instanceText : null;
+  const locationText = dataSet.floatString(TAG.sliceLocation);
+  const location = Number.isFinite(locationText) ? locationText : null;
   // An enhanced file's per-frame, then shared functional group, then the classic top level.
   const tag = (group, attribute, count, frame) => {
     const groups = [perFrame[frame]?.dataSet, shared].filter(Boolean).map((g) => firstItem(g, group));
@@ -79,8 +83,9 @@ export function readFrames(bytes, name, fileIndex) {
     return null;
   };
   const out = [];
+  const header = headerOf(dataSet);
   for (let f = 0; f < frames; f += 1) {
-    const frame = f === 0 ? first : readDicomFrame(bytes, name, f, dataSet);
+    const frame = f === 0 ? first : await readDicomFrame(bytes, name, f, dataSet);
     out.push({
       stored: frame.stored,
       slope: tag(TAG.pixelTransformation, TAG.rescaleSlope, 1, f)?.[0] || 1,
@@ -89,20 +94,29 @@ export function readFrames(bytes, name, fileIndex) {
       orientation: tag(TAG.planeOrientation, TAG.orientation, 6, f),
       spacing: tag(TAG.pixelMeasures, TAG.pixelSpacing, 2, f) ?? [1, 1],
       instance,
+      location,
       order: [fileIndex, f],
       series,
       rows,
       columns,
       name,
+      header,
     });
   }
   return out;
 }
 
-function readDicomFrame(bytes, name, frame, dataSet = undefined) {
+// One frame's stored values; compressed frames are decoded (codecs.js) one at a time.
+async function readDicomFrame(bytes, name, frame, dataSet) {
   try {
-    return readDicom(bytes, { name, frame, dataSet });
+    const dicom = await decodeDicomFrame(readDicom(bytes, { name, frame, dataSet }), name);
+    if (dicom.jpeg) {
+      throw new VolumeError(`${name} is JPEG baseline (lossy) compressed, which the page reads as single images but ` +
+        "not as a scan; export the series uncompressed or lossless (dcmdjpeg in.dcm out.dcm).");
+    }
+    return dicom;
   } catch (err) {
+    if (err instanceof VolumeError) throw err;
     throw new VolumeError(err.message);
   }
 }
@@ -110,6 +124,53 @@ function readDicomFrame(bytes, name, frame, dataSet = undefined) {
 const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 const cross = (a, b) => [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 const byOrder = (a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1];
+
+function distinct(values) {
+  const ordered = [...values].sort((a, b) => a - b);
+  return ordered.slice(1).every((v, i) => Math.abs(v - ordered[i]) > 1e-4);
+}
+
+const median = (values) => {
+  const ordered = [...values].sort((a, b) => a - b);
+  const middle = ordered.length >> 1;
+  return ordered.length % 2 ? ordered[middle] : (ordered[middle - 1] + ordered[middle]) / 2;
+};
+
+// The frames' order, the slice spacing and notes: by position along the normal, else (when
+// positions repeat or are missing) SliceLocation, else InstanceNumber; a gap is said, not refused.
+function sliceOrder(frames, normal, label) {
+  const keys = [
+    ["position", "ImagePositionPatient", frames.map((f) => (f.position ? dot(f.position, normal) : null))],
+    ["location", "SliceLocation", frames.map((f) => f.location)],
+    ["instance", "InstanceNumber", frames.map((f) => f.instance)],
+  ];
+  const present = keys.filter(([, , values]) => values.every((v) => v !== null));
+  if (!present.length) {
+    throw new VolumeError(`${label}: its files carry neither ImagePositionPatient nor InstanceNumber, so the slice ` +
+      "order is unknown; export the series with position tags.");
+  }
+  const chosen = present.find(([, , values]) => distinct(values));
+  if (!chosen) {
+    throw new VolumeError(`${label} has two slices at the same position; it holds duplicate files or more than one scan: drop one series at a time.`);
+  }
+  const [kind, tag, values] = chosen;
+  const notes = [];
+  if (kind !== "position") {
+    notes.push(`${label}: ImagePositionPatient ${present[0][0] === "position" ? "repeats" : "is missing"}, so the slices are ordered by ${tag}.`);
+  }
+  const order = frames.map((_, i) => i).sort((a, b) => values[a] - values[b] || byOrder(frames[a], frames[b]));
+  const steps = order.slice(1).map((i, k) => values[i] - values[order[k]]);
+  const usual = kind === "instance" ? 1 : median(steps);
+  steps.forEach((step, g) => {
+    if (!(step > GAP_FACTOR * usual)) return;
+    const [before, after] = [frames[order[g]], frames[order[g + 1]]];
+    const where = before.instance !== null && after.instance !== null
+      ? `InstanceNumber ${before.instance} and ${after.instance}` : `${before.name} and ${after.name}`;
+    const size = kind === "instance" ? "" : ` (a ${step.toFixed(1)} mm gap where slices are ${usual.toFixed(2)} mm apart)`;
+    notes.push(`${label}: slices missing between ${where}${size}; the slices either side are shown next to each other.`);
+  });
+  return { order, spacing: usual, notes };
+}
 
 /** Frames -> {frames (sorted), affine (voxel-to-RAS), notes}; VolumeError for mixed series or gaps. */
 export function orderFrames(frames, label) {
@@ -129,31 +190,9 @@ export function orderFrames(frames, label) {
   const rowDir = orientation.slice(0, 3);
   const colDir = orientation.slice(3, 6);
   const normal = cross(rowDir, colDir);
-  let sorted;
-  let spacing;
-  if (frames.every((f) => f.position)) {
-    const height = new Map(frames.map((f) => [f, dot(f.position, normal)]));
-    sorted = [...frames].sort((a, b) => height.get(a) - height.get(b) || byOrder(a, b));
-    const steps = sorted.slice(1).map((f, i) => height.get(f) - height.get(sorted[i]));
-    if (steps.some((s) => Math.abs(s) <= 1e-4)) {
-      throw new VolumeError(`${label} has two slices at the same position; it holds duplicate files or more than one scan: drop one series at a time.`);
-    }
-    const ordered = [...steps].sort((a, b) => a - b);
-    const middle = ordered.length >> 1;
-    spacing = ordered.length % 2 ? ordered[middle] : (ordered[middle - 1] + ordered[middle]) / 2;
-    const gap = steps.findIndex((s) => s > GAP_FACTOR * spacing);
-    if (gap >= 0) {
-      throw new VolumeError(`${label} has a gap: no slice between ${height.get(sorted[gap]).toFixed(1)} and ` +
-        `${height.get(sorted[gap + 1]).toFixed(1)} mm (slices every ${spacing.toFixed(2)} mm); add the missing files.`);
-    }
-  } else if (frames.every((f) => f.instance !== null)) {
-    sorted = [...frames].sort((a, b) => a.instance - b.instance || byOrder(a, b));
-    spacing = 1;
-    notes.push(`${label}: no ImagePositionPatient, so the slices are ordered by InstanceNumber.`);
-  } else {
-    throw new VolumeError(`${label}: its files carry neither ImagePositionPatient nor InstanceNumber, so the slice ` +
-      "order is unknown; export the series with position tags.");
-  }
+  const { order, spacing, notes: more } = sliceOrder(frames, normal, label);
+  notes.push(...more);
+  const sorted = order.map((i) => frames[i]);
   const [rowSpacing, columnSpacing] = frames[0].spacing;
   // Voxel axes i (columns), j (rows), k (slices) in DICOM's LPS, then LPS -> RAS.
   const columns = [rowDir.map((v) => v * columnSpacing), colDir.map((v) => v * rowSpacing), normal.map((v) => v * spacing)];
@@ -164,10 +203,11 @@ export function orderFrames(frames, label) {
 
 /**
  * [{name, bytes}] of one series, in any order -> {data: Float64Array [i, j, k], shape, affine,
- * notes}, ready for volume.js scaledAxialSlices.
+ * notes, scope}, ready for volume.js scaledAxialSlices.
  */
-export function readSeries(files, label = "the series") {
-  const frames = files.flatMap(({ name, bytes }, i) => readFrames(bytes, name, i));
+export async function readSeries(files, label = "the series") {
+  const frames = [];
+  for (const [i, { name, bytes }] of files.entries()) frames.push(...await readFrames(bytes, name, i));
   const { frames: sorted, affine, notes } = orderFrames(frames, label);
   const { rows, columns } = sorted[0];
   const size = rows * columns;
@@ -178,7 +218,9 @@ export function readSeries(files, label = "the series") {
     for (let p = 0; p < size; p += 1) data[base + p] = stored[p] * slope + intercept;
     frame.stored = null; // each frame's copy goes as soon as it is in the volume
   });
-  return { data, shape: [columns, rows, sorted.length], affine, notes };
+  // The series is judged as a whole, one header per file (scope.js).
+  const scope = judgeSeries([...new Set(sorted.map((frame) => frame.header))]);
+  return { data, shape: [columns, rows, sorted.length], affine, notes, scope };
 }
 
 /** Groups items ({uid, ...}) by their SeriesInstanceUID: [{uid, items}], in first-seen order. */

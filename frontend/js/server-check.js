@@ -1,7 +1,7 @@
 // "Check with the server": sends the selected image (a DICOM file's displayed frame as PNG) to
 // POST /api/predict and shows both answers side by side.
 import { $, element } from "./dom.js";
-import { compareAnswers, percent } from "./results.js";
+import { compareAnswers, comparisonSentence, percent } from "./results.js";
 import { state } from "./state.js";
 import { askServer } from "./verify.js";
 
@@ -13,7 +13,8 @@ function signedPoints(difference) {
 }
 
 function comparison(local, server) {
-  const { sameLabel, largest } = compareAnswers(local, server);
+  const compared = compareAnswers(local, server, state.metadata);
+  const { largest } = compared;
   const labels = [...new Set([...state.metadata.labels, ...Object.keys(server.probabilities)])];
   const body = labels.map((label) => {
     const a = local.probabilities[label] ?? 0;
@@ -30,9 +31,8 @@ function comparison(local, server) {
     element("tbody", {}, body),
   ]);
   return [
-    element("p", { text: sameLabel
-      ? `Same answer: both say ${server.label}.`
-      : `Different answers: this browser says ${local.label}, the server says ${server.label}.` }),
+    // Levels and likely types, not only the top class: "possible tumour" and "notumor" differ.
+    element("p", { className: "verify-verdict", text: comparisonSentence(local, server, compared) }),
     element("p", { text: `Largest probability difference: ${(largest.difference * 100).toFixed(2)} percentage points (${largest.label}).` }),
     table,
     ...(local.dicom ? [element("p", { className: "hint", text: "The server read the frame as an 8-bit PNG; this " +

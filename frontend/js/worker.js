@@ -4,8 +4,8 @@
 // Protocol: the page posts {id, type, ...args}; the worker answers {id, value} or
 // {id, error: {name, message}}. Jobs run one at a time, in the order they arrive.
 import * as tf from "../vendor/tfjs-core.js";
-import * as wasmBackend from "../vendor/tfjs-backend-wasm.js";
 import { loadGraphModel } from "../vendor/tfjs-converter.js";
+import { backendDetails, startBackend } from "./backends.js";
 import { checkMetadata, shapeResult } from "./contract.js";
 import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "./explain.js";
@@ -17,20 +17,8 @@ import { summarizeScan } from "./scanresults.js";
 import { hasHead, sliceImage } from "./volume.js";
 
 const MODEL_DIR = new URL("../model/", import.meta.url);
-const VENDOR_DIR = new URL("../vendor/", import.meta.url);
 // The service worker's cache of the model (sw.js serves from it offline).
 const MODEL_CACHE = "model";
-
-// Preferred first. Each loader returns the backend's module, which registers it with TF.js on
-// import; the fallbacks are only downloaded when needed.
-const BACKENDS = {
-  wasm: async () => {
-    wasmBackend.setWasmPaths(VENDOR_DIR.href);
-    return wasmBackend;
-  },
-  webgl: () => import("../vendor/tfjs-backend-webgl.js"),
-  cpu: () => import("../vendor/tfjs-backend-cpu.js"),
-};
 
 let state = null; // {runner: {model, io}, metadata, version, shape}
 // Scans read in this session, by id, so the page can show and explain any slice without reading
@@ -40,44 +28,6 @@ const KEPT_SCANS = 6;
 let nextScanId = 0;
 // Slices per model call: one call's overhead shared, a batch's tensors still small (16 x 64 kB).
 const SCAN_BATCH = 16;
-
-// Wasm threads need cross-origin isolation (SharedArrayBuffer). TF.js gives its pool half the
-// cores, so below 4 cores the pool is one thread, which only adds start-up time. "1" forces
-// threads, "0" forbids them.
-function wantThreads(threads) {
-  if (threads === "0" || threads === false) return false;
-  if (threads === "1" || threads === true) return true;
-  return self.crossOriginIsolated === true && navigator.hardwareConcurrency >= 4;
-}
-
-async function startBackend(requested, threads) {
-  const order = requested && requested !== "auto" ? [requested] : Object.keys(BACKENDS);
-  const failures = [];
-  for (const name of order) {
-    if (!BACKENDS[name]) throw new Error(`Unknown backend "${name}"; choose one of ${Object.keys(BACKENDS).join(", ")}.`);
-    try {
-      const module = await BACKENDS[name]();
-      if (name === "wasm" && !wantThreads(threads)) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-      if (await tf.setBackend(name)) {
-        await tf.ready();
-        return { name, module };
-      }
-      failures.push(`${name}: could not start`);
-    } catch (err) {
-      failures.push(`${name}: ${err.message}`);
-    }
-  }
-  throw new Error(`No TF.js backend could start in this browser (${failures.join("; ")}).`);
-}
-
-async function backendDetails({ name, module }) {
-  if (name !== "wasm") return { backend: name };
-  return {
-    backend: name,
-    simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"),
-    threads: module.getThreadsCount(),
-  };
-}
 
 async function fetchOk(url, init) {
   const response = await fetch(url, init);
@@ -192,7 +142,7 @@ async function prepare(file, name, frame, slice = null) {
 async function classify({ file, name, frame }) {
   const { runner, metadata, shape } = requireModel();
   const t0 = performance.now();
-  const { image, input, dicom, frames, frame: shown } = await prepare(file, name, frame);
+  const { image, input, dicom, frames, frame: shown, scope = null } = await prepare(file, name, frame);
   const t1 = performance.now();
   const probabilities = await predict(runner, input, shape);
   const t2 = performance.now();
@@ -200,12 +150,14 @@ async function classify({ file, name, frame }) {
   const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
   const warnings = reliabilityWarnings(result, stats);
   const flags = warnings.map((w) => w.code);
-  const level = resultLevel({ ...result, flags }, metadata);
+  // A DICOM header that says the image is outside what the model knows withholds the verdict.
+  const level = scope?.withheld ? "not-mri" : resultLevel({ ...result, flags }, metadata);
   return {
     ...result,
     level,
     // Why there is no verdict, when level is "not-mri".
-    reasons: warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message),
+    reasons: [...(scope?.reasons ?? []), ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
+    scope,
     likelyType: tumourVerdict({ ...result, level }, metadata).likelyType,
     uncertain: warnings.length > 0,
     warnings: warnings.map((w) => w.message),
@@ -251,10 +203,11 @@ async function classifyScan({ files, name }) {
   const { runner, metadata, shape } = requireModel();
   const [, height, width, channels] = shape;
   const started = performance.now();
-  const { volume, notes, name: label } = await readScan(files.length === 1 ? files[0] : files, { name });
+  const { volume, notes, name: label, scope = null } = await readScan(files.length === 1 ? files[0] : files, { name });
   const read = performance.now();
   const indices = [];
-  for (let k = 0; k < volume.count; k += 1) if (hasHead(sliceImage(volume, k))) indices.push(k);
+  // A series whose headers put it outside the model's scope is not classified at all.
+  if (!scope?.withheld) for (let k = 0; k < volume.count; k += 1) if (hasHead(sliceImage(volume, k))) indices.push(k);
   const size = height * width * channels;
   const slices = [];
   for (let start = 0; start < indices.length; start += SCAN_BATCH) {
@@ -279,6 +232,9 @@ async function classifyScan({ files, name }) {
     name: label,
     slices,
     summary: summarizeScan(slices, volume.count, notes),
+    level: scope?.withheld ? "not-mri" : null,
+    reasons: scope?.reasons ?? [],
+    scope,
     size: { slices: volume.count, rows: volume.rows, columns: volume.columns },
     ms,
     timings: { read: read - started, classify: ms - (read - started) },

@@ -54,6 +54,7 @@ describe("modelCard", () => {
     assert.match(rows["Possible tumour: look closely"], /from 29\u202f% to below 50\u202f%/);
     assert.match(rows["No tumour found"], /below 29\u202f%/);
     assert.match(rows["No result"], /does not look like a brain MRI slice/);
+    assert.match(rows["No result"], /diffusion \(DWI, ADC, DTI\), EPI .* a plane more than 35 degrees from axial/);
     assert.match(rows.uncertain, /less than 60\u202f%/);
     assert.match(card[1].notes[0], /chosen on the validation images \(lowest threshold that clears 95%/);
     assert.match(modelCard(METADATA, "v")[1].notes[0], /records no cut-offs/);
@@ -62,7 +63,7 @@ describe("modelCard", () => {
     const section = card.find((s) => s.title === "What it was trained on");
     const rows = Object.fromEntries(section.rows);
     assert.equal(rows["MRI sequences"], "T1 with contrast, T2, FLAIR");
-    assert.equal(rows["slice planes"], "axial, coronal, sagittal");
+    assert.equal(rows["slice planes"], "axial (the 4-class set also holds a few coronal and sagittal slices)");
     assert.equal(rows["images per class"], "glioma 2,792, notumor 3,517");
     assert.match(rows.split, /^train 15, test 3; /);
     assert.match(section.notes[0], /^brain-mri-4class: Brain Tumor MRI Dataset \(Nickparvar.*Cite: Nickparvar 2021; Cheng et al\., PLoS ONE 2015/);

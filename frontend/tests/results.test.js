@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 
 import { serverAnswer, shapeResult } from "../js/contract.js";
 import {
-  DEFAULT_DECISION, RELIABILITY, compareAnswers, cutoffSentence, decisionOf, inputStatistics, percent, reliabilityWarnings,
+  DEFAULT_DECISION, RELIABILITY, compareAnswers, comparisonSentence, cutoffSentence, decisionOf, inputStatistics, percent, reliabilityWarnings,
   resultLevel, sortRows, tumourVerdict,
 } from "../js/results.js";
 
@@ -154,5 +154,35 @@ describe("sortRows", () => {
     sortRows(rows, "ms");
     assert.equal(rows[0].name, "img10.png");
     assert.throws(() => sortRows(rows, "colour"), /Unknown sort key colour/);
+  });
+});
+
+describe("the server check compares verdicts, not only the top class", () => {
+  const metadata = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor",
+    decision: { tumor_threshold: 0.5, possible_threshold: 0.45 } };
+  const answer = (pNo) => ({ glioma: (1 - pNo) * 0.6, meningioma: (1 - pNo) * 0.3, notumor: pNo, pituitary: (1 - pNo) * 0.1 });
+  const local = { label: "notumor", probabilities: answer(0.53), tumorProbability: 0.47, level: "possible", flags: [] };
+
+  it("says the answers differ when the levels do, though both top classes are notumor", () => {
+    const server = { label: "notumor", probabilities: answer(0.56), tumor_probability: 0.44 };
+    const compared = compareAnswers(local, server, metadata);
+    assert.equal(compared.sameLabel, true);
+    assert.deepEqual([compared.levels, compared.sameAnswer], [{ local: "possible", server: "none" }, false]);
+    const sentence = comparisonSentence(local, server, compared);
+    assert.match(sentence, /^Different answers: this browser says "Possible tumour: look closely" \(glioma\), tumour probability 47\.0.%; the server's probabilities say "No tumour found", tumour probability 44\.0.%\.$/);
+    assert.doesNotMatch(sentence, /Same answer/);
+  });
+
+  it("says the same answer only for the same level and likely type", () => {
+    const server = { label: "notumor", probabilities: answer(0.531), tumor_probability: 0.469 };
+    const compared = compareAnswers(local, server, metadata);
+    assert.equal(compared.sameAnswer, true);
+    assert.match(comparisonSentence(local, server, compared), /^Same answer: both say "Possible tumour: look closely" \(glioma\); tumour probability 47\.0.% here, 46\.9.% on the server\.$/);
+  });
+
+  it("gives no verdict for either when the page withheld it by the DICOM header", () => {
+    const withheld = { ...local, level: "not-mri", scope: { withheld: true } };
+    const server = { label: "notumor", probabilities: answer(0.56), tumor_probability: 0.44 };
+    assert.match(comparisonSentence(withheld, server, compareAnswers(withheld, server, metadata)), /^No verdict in this browser: the DICOM header/);
   });
 });

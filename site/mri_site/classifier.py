@@ -19,7 +19,8 @@ from django.conf import settings
 from PIL import Image
 
 from mri.contract import ContractError, answer, read_metadata
-from mri.images import load_model_input
+from mri.images import is_dicom, load_model_input
+from mri.scope import judge_dicom
 from mri.layers import load_model
 from mri.volumes import model_inputs, read_volume, summarize
 
@@ -74,7 +75,15 @@ class Classifier:
         pixels = load_model_input(data, m.height, m.width, m.channels, name)
         probabilities = self.predict_array(pixels)
         ms = (time.perf_counter() - started) * 1000.0
-        return {**answer(probabilities, m), "model": m.architecture, "ms": round(ms, 2)}
+        result = {**answer(probabilities, m), "model": m.architecture, "ms": round(ms, 2)}
+        if is_dicom(data):
+            # The page's scope rule (mri/scope.py): a header outside what the model knows withholds
+            # the verdict; the probabilities stay, for whoever wants them anyway.
+            scope = judge_dicom(data)
+            result["scope"] = scope
+            if scope["withheld"]:
+                result.update(level="not-mri", reasons=scope["reasons"])
+        return result
 
     def classify_volume(self, data: bytes, name: str, max_voxels: int) -> dict:
         """NIfTI bytes -> per-slice results and the scan's summary. Raises VolumeError."""

@@ -5,18 +5,21 @@
 //
 // Arrays travel as raw little-endian float32 files. Jobs:
 //   {"task": "model_input", "pixels", "width", "height", "channels", "input": {height, width, channels}, "out"}
-//   {"task": "dicom", "file", "frame": null | n, "out"}           -> out holds the decoded data;
+//   {"task": "dicom", "file", "frame": null | n, "out", "stored"?} -> out holds the decoded data (and
+//                                                                   stored, if given, the stored values);
 //                                                                   stdout: {width, height, channels, frames, frame}
+//   {"task": "scope", "headers": [{...DICOM header fields}]} -> {answers: [judge(header)]}
 //   {"task": "occlusion_map", "base", "scores", "height", "width", "out"}
 //   {"task": "explain", "model_dir", "input_name", "output_name", "pixels", "input": {...}, "class_index", "out"}
 //   {"task": "scan", "scans": [[paths of one scan]], "out": dir} -> dir/<i>.u8 holds scan i's uint8 slices;
 //                                                                   stdout: {answers: [{count, rows, columns, head, notes} | {error}]}
 import { readFile, writeFile } from "node:fs/promises";
 
-import { dicomPixels, readDicom } from "../../js/dicom.js";
+import { decodeDicomFrame, dicomPixels, readDicom } from "../../js/dicom.js";
 import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/explain.js";
 import { toModelInput } from "../../js/preprocess.js";
 import { readScan } from "../../js/scans.js";
+import { judge } from "../../js/scope.js";
 import { hasHead, sliceImage } from "../../js/volume.js";
 
 async function readFloats(file) {
@@ -27,6 +30,10 @@ async function readFloats(file) {
 const writeFloats = (file, array) => writeFile(file, Buffer.from(Float32Array.from(array).buffer));
 
 const TASKS = {
+  async scope(job) {
+    return { answers: job.headers.map(judge) };
+  },
+
   async scan(job) {
     const answers = [];
     for (const [i, paths] of job.scans.entries()) {
@@ -50,8 +57,10 @@ const TASKS = {
   },
 
   async dicom(job) {
-    const dicom = readDicom(new Uint8Array(await readFile(job.file)), { name: job.file, frame: job.frame ?? null });
+    const dicom = await decodeDicomFrame(readDicom(new Uint8Array(await readFile(job.file)), { name: job.file, frame: job.frame ?? null }), job.file);
+    if (dicom.jpeg) return { jpeg: true }; // the browser's decoder: checked in real Chromium (tests/e2e)
     const image = dicomPixels(dicom);
+    if (job.stored) await writeFloats(job.stored, dicom.stored);
     await writeFloats(job.out, image.data);
     return { width: image.width, height: image.height, channels: image.channels, frames: dicom.frames, frame: dicom.frame };
   },

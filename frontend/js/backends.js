@@ -1,0 +1,55 @@
+// TF.js backends for the worker: wasm first (SIMD, threads where they help), then webgl, then cpu.
+import * as tf from "../vendor/tfjs-core.js";
+import * as wasmBackend from "../vendor/tfjs-backend-wasm.js";
+
+const VENDOR_DIR = new URL("../vendor/", import.meta.url);
+
+// Preferred first. Each loader returns the backend's module, which registers it with TF.js on
+// import; the fallbacks are only downloaded when needed.
+const BACKENDS = {
+  wasm: async () => {
+    wasmBackend.setWasmPaths(VENDOR_DIR.href);
+    return wasmBackend;
+  },
+  webgl: () => import("../vendor/tfjs-backend-webgl.js"),
+  cpu: () => import("../vendor/tfjs-backend-cpu.js"),
+};
+
+// Wasm threads need cross-origin isolation (SharedArrayBuffer). TF.js gives its pool half the
+// cores, so below 4 cores the pool is one thread, which only adds start-up time. "1" forces
+// threads, "0" forbids them.
+function wantThreads(threads) {
+  if (threads === "0" || threads === false) return false;
+  if (threads === "1" || threads === true) return true;
+  return self.crossOriginIsolated === true && navigator.hardwareConcurrency >= 4;
+}
+
+export async function startBackend(requested, threads) {
+  const order = requested && requested !== "auto" ? [requested] : Object.keys(BACKENDS);
+  const failures = [];
+  for (const name of order) {
+    if (!BACKENDS[name]) throw new Error(`Unknown backend "${name}"; choose one of ${Object.keys(BACKENDS).join(", ")}.`);
+    try {
+      const module = await BACKENDS[name]();
+      if (name === "wasm" && !wantThreads(threads)) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+      if (await tf.setBackend(name)) {
+        await tf.ready();
+        return { name, module };
+      }
+      failures.push(`${name}: could not start`);
+    } catch (err) {
+      failures.push(`${name}: ${err.message}`);
+    }
+  }
+  throw new Error(`No TF.js backend could start in this browser (${failures.join("; ")}).`);
+}
+
+export async function backendDetails({ name, module }) {
+  if (name !== "wasm") return { backend: name };
+  return {
+    backend: name,
+    simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"),
+    threads: module.getThreadsCount(),
+  };
+}
+
