@@ -1,5 +1,5 @@
 """The page's result levels as training.operating_points chooses and records them (the library:
-training.operating_points.thresholds): the middle band's lower cut-off from the validation normals, what the band
+training.operating_points.thresholds): the middle band's lower cut-off from the validation tumours the upper one misses, what the band
 holds, and metadata.json's "decision" written without touching anything else."""
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ import json
 
 import numpy as np
 
-from training.operating_points.thresholds import TUMOR_THRESHOLD, band_counts, threshold_for_specificity, write_decision
+from training.operating_points.thresholds import TUMOR_THRESHOLD, band_counts, threshold_for_missed_share, write_decision
 
 
-def test_the_lower_cut_off_clears_the_asked_share_of_normal_scans():
-    rng = np.random.default_rng(0)
-    tumor_p = rng.random(1000)
-    is_tumor = rng.random(1000) < 0.4
-    for target in (0.9, 0.95, 0.99):
-        t = threshold_for_specificity(tumor_p, is_tumor, target)
-        cleared = (tumor_p[~is_tumor] < t).mean()
-        assert cleared >= target
-        # The lowest such threshold: one normal scan fewer cleared and the target is missed.
-        assert (tumor_p[~is_tumor] < np.sort(tumor_p[~is_tumor])[int(np.ceil(target * (~is_tumor).sum())) - 1]).mean() < target
+def test_the_middle_band_holds_the_asked_share_of_missed_tumours():
+    rng = np.random.default_rng(1)
+    tumor_p = rng.random(2000)
+    is_tumor = rng.random(2000) < 0.5
+    missed = is_tumor & (tumor_p < TUMOR_THRESHOLD)
+    for share in (0.34, 0.5, 0.9):
+        t = threshold_for_missed_share(tumor_p, is_tumor, share)
+        held = (missed & (tumor_p >= t)).sum() / missed.sum()
+        assert held >= share
+        # The highest such threshold: just above it the band holds less than the share.
+        assert (missed & (tumor_p > t)).sum() / missed.sum() < share
+    assert threshold_for_missed_share(np.array([0.9, 0.2]), np.array([True, False]), 0.34) == TUMOR_THRESHOLD
 
 
 def test_band_counts_what_the_middle_level_catches_and_flags():
@@ -33,9 +35,9 @@ def test_write_decision_keeps_the_rest_of_metadata(tmp_path):
     path = tmp_path / "metadata.json"
     metadata = {"labels": ["glioma", "notumor"], "no_tumor_label": "notumor", "metrics": {"test": {"n": 3}}}
     path.write_text(json.dumps(metadata, indent=2) + "\n")
-    write_decision(path, 0.28861, 0.95)
+    write_decision(path, 0.28861, 0.34)
     written = json.loads(path.read_text())
     assert written.pop("decision") == {"tumor_threshold": TUMOR_THRESHOLD, "possible_threshold": 0.2886,
-                                       "possible_rule": "lowest threshold that clears 95% of the validation "
-                                                        "subset's normal scans"}
+                                       "possible_rule": "highest threshold whose band below 0.5 holds 34% of the "
+                                                        "validation subset's tumours that 0.5 misses"}
     assert written == metadata

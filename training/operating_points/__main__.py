@@ -12,12 +12,10 @@ The page and the API call a tumour at probability >= 0.5; this report shows what
 threshold would buy and cost, so nobody has to guess from a ROC AUC.
 
 The page's middle result level ("possible tumour: look closely") covers [t, 0.5), t chosen on
-validation as the lowest threshold that still clears --possible-specificity (default 95 %) of
-the normal scans: the band may send at most 1 normal scan in 20 for a closer look, and catches
-as many missed tumours as that allows (a sensitivity target would give no band at all to a model
-that already reaches it at 0.5). The report counts the missed tumours and the normal scans the
-band holds; --write-decision records both cut-offs in the model's metadata.json ("decision"),
-where the page reads them.
+validation as the highest threshold whose band holds --possible-share (default a third) of the
+tumours that 0.5 misses: a band that catches almost none of them earns nothing. The report counts
+the missed tumours and the normal scans the band holds (its price); --write-decision records both
+cut-offs in the model's metadata.json ("decision"), where the page reads them.
 """
 from __future__ import annotations
 
@@ -36,8 +34,9 @@ def main(argv=None) -> int:
     p.add_argument("--external", nargs="*", default=[], metavar="DIR", help="collections absent from training")
     p.add_argument("--target-sensitivity", type=float, default=0.97,
                    help="sensitivity the validation-chosen threshold must reach on validation (default 0.97)")
-    p.add_argument("--possible-specificity", type=float, default=0.95,
-                   help="share of validation normal scans the 'possible tumour' band must leave alone (default 0.95)")
+    p.add_argument("--possible-share", type=float, default=0.34,
+                   help="share of the validation tumours missed at 0.5 that the 'possible tumour' band must hold "
+                        "(default 0.34)")
     p.add_argument("--seed", type=int, default=SEED, help=f"seed of the split the model was trained on (default {SEED})")
     p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
     p.add_argument("--report", required=True, help="Markdown report path; JSON is written beside it")
@@ -46,20 +45,18 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from training.evaluate import load_with_split
-    from training.operating_points.thresholds import (TUMOR_THRESHOLD, collect, threshold_for_sensitivity, threshold_for_specificity,
-                                     write_decision, write_report)
+    from training.operating_points.thresholds import (collect, threshold_for_missed_share, threshold_for_sensitivity,
+                                                      write_decision, write_report)
 
     model, data = load_with_split(args.model, args.data, args.seed, args.cache_dir or None)
     sets = collect(model, data, args.external, args.cache_dir or None)
     chosen = threshold_for_sensitivity(*sets["validation"], args.target_sensitivity)
     command = "python -m training.operating_points " + " ".join(sys.argv[1:] if argv is None else argv)
     validation_p, validation_tumor = sets["validation"]
-    # Without a normal scan to judge it on, the middle band stays empty.
-    possible = (min(threshold_for_specificity(validation_p, validation_tumor, args.possible_specificity), TUMOR_THRESHOLD)
-                if (~validation_tumor).any() else TUMOR_THRESHOLD)
-    write_report(sets, chosen, args.target_sensitivity, possible, args.possible_specificity, command, Path(args.report))
+    possible = threshold_for_missed_share(validation_p, validation_tumor, args.possible_share)
+    write_report(sets, chosen, args.target_sensitivity, possible, args.possible_share, command, Path(args.report))
     if args.write_decision:
-        write_decision(Path(args.write_decision), possible, args.possible_specificity)
+        write_decision(Path(args.write_decision), possible, args.possible_share)
     print(f"Wrote {args.report}; threshold for {args.target_sensitivity:.0%} validation sensitivity: {chosen:.3g}; "
           f"'possible tumour' from {possible:.3g}")
     return 0

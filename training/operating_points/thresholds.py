@@ -25,13 +25,13 @@ def threshold_for_sensitivity(tumor_p: np.ndarray, is_tumor: np.ndarray, target:
     return float(scores[int(np.floor((1.0 - target) * len(scores)))])
 
 
-def threshold_for_specificity(tumor_p: np.ndarray, is_tumor: np.ndarray, target: float) -> float:
-    """The lowest threshold at which at least `target` of the normal images score below it."""
-    scores = np.sort(tumor_p[~is_tumor])
-    if not len(scores):
-        raise ValueError("No normal images to choose a threshold on.")
-    k = int(np.ceil(target * len(scores)))
-    return float(np.nextafter(scores[k - 1], np.inf)) if k > 0 else 0.0
+def threshold_for_missed_share(tumor_p: np.ndarray, is_tumor: np.ndarray, share: float) -> float:
+    """The highest threshold t whose band [t, 0.5) holds at least `share` of the tumour images that
+    the 0.5 cut-off misses: the middle level must catch a real part of them to mean anything."""
+    missed = np.sort(tumor_p[is_tumor & (tumor_p < TUMOR_THRESHOLD)])[::-1]
+    if not len(missed):
+        return TUMOR_THRESHOLD
+    return float(missed[int(np.ceil(share * len(missed))) - 1])
 
 
 def band_counts(sets: dict, possible: float) -> dict:
@@ -46,12 +46,16 @@ def band_counts(sets: dict, possible: float) -> dict:
     return counts
 
 
-def write_decision(metadata_path: Path, possible: float, specificity: float) -> None:
+def possible_rule(share: float) -> str:
+    return (f"highest threshold whose band below {TUMOR_THRESHOLD:g} holds {share:.0%} of the validation subset's "
+            f"tumours that {TUMOR_THRESHOLD:g} misses")
+
+
+def write_decision(metadata_path: Path, possible: float, share: float) -> None:
     """Records the page's cut-offs in the model's metadata.json, keeping every other field."""
     metadata = json.loads(metadata_path.read_text())
     metadata["decision"] = {"tumor_threshold": TUMOR_THRESHOLD, "possible_threshold": round(possible, 4),
-                            "possible_rule": f"lowest threshold that clears {specificity:.0%} of the validation "
-                                             "subset's normal scans"}
+                            "possible_rule": possible_rule(share)}
     metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
 
 
@@ -69,7 +73,7 @@ def collect(model, data, externals: list[str], cache_dir: str | None) -> dict[st
     return sets
 
 
-def write_report(sets: dict, chosen: float, target: float, possible: float, specificity: float, command: str,
+def write_report(sets: dict, chosen: float, target: float, possible: float, share: float, command: str,
                  path: Path) -> dict:
     rows = [(t, "") for t in THRESHOLDS] + [(chosen, f"chosen on validation for ≥ {100 * target:.0f} % sensitivity")]
     table = {"thresholds": [], "chosen_threshold": chosen, "target_sensitivity": target}
@@ -90,8 +94,9 @@ def write_report(sets: dict, chosen: float, target: float, possible: float, spec
     lines += ["", "## Result levels on the page", "",
               f"The page says \"Tumour likely\" at tumour probability ≥ {TUMOR_THRESHOLD:g}, \"Possible tumour: look "
               f"closely\" from {possible:.3g} to below {TUMOR_THRESHOLD:g}, and \"No tumour found\" below that. "
-              f"{possible:.3g} is the lowest threshold that still clears {100 * specificity:.0f} % of the validation "
-              "subset's normal scans. What the middle band holds, per set:", "",
+              f"{possible:.3g} is the {possible_rule(share)}: the middle level means something only if it "
+              "catches a real part of what the upper cut-off misses, and the price is the normal scans it flags. "
+              "What the middle band holds, per set:", "",
               "| set | tumours missed at 0.5 | of them in the band | normal scans | of them in the band |",
               "|---|---:|---:|---:|---:|"]
     for name, counts in table["levels"].items():
