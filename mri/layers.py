@@ -50,35 +50,40 @@ class CropToBrain(layers.Layer):
         self.threshold, self.min_share, self.margin = threshold, min_share, margin
 
     def call(self, x):
-        height, width = x.shape[1], x.shape[2]
-        gray = tf.reduce_max(x, axis=-1)
-        # 1 where brighter than the threshold, else 0; sign(relu(.)) rather than a comparison
-        # because TF.js's wasm Greater with broadcasting took 2 ms, a third of the whole model.
-        bright = tf.sign(tf.nn.relu(gray - self.threshold * tf.reduce_max(gray, axis=[1, 2], keepdims=True)))
-        rows = tf.cast(tf.reduce_mean(bright, axis=2) >= self.min_share, tf.float32)
-        cols = tf.cast(tf.reduce_mean(bright, axis=1) >= self.min_share, tf.float32)
-
-        def extent(profile, size):
-            first = tf.cast(tf.argmax(profile, axis=1), tf.float32)
-            last = size - 1.0 - tf.cast(tf.argmax(tf.reverse(profile, [1]), axis=1), tf.float32)
-            empty = tf.reduce_max(profile, axis=1) == 0.0
-            return tf.where(empty, 0.0, first), tf.where(empty, size - 1.0, last)
-
-        top, bottom = extent(rows, height)
-        left, right = extent(cols, width)
-        # In normalised coordinates (0 = first pixel centre, 1 = last), as crop_and_resize takes them.
-        half = tf.maximum((bottom - top) / (height - 1), (right - left) / (width - 1)) / 2 * (1 + self.margin)
-        half = tf.maximum(half, 0.25)
-        cy, cx = (top + bottom) / 2 / (height - 1), (left + right) / 2 / (width - 1)
-        boxes = tf.stack([cy - half, cx - half, cy + half, cx + half], axis=1)
-        indices = tf.range(tf.shape(x)[0])
-        return tf.image.crop_and_resize(x, boxes, indices, [height, width], method="bilinear")
+        boxes = brain_boxes(x, self.threshold, self.min_share, self.margin)
+        return tf.image.crop_and_resize(x, boxes, tf.range(tf.shape(x)[0]), [x.shape[1], x.shape[2]], method="bilinear")
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
         return {**super().get_config(), "threshold": self.threshold, "min_share": self.min_share, "margin": self.margin}
+
+
+def brain_boxes(x, threshold: float = 0.1, min_share: float = 0.08, margin: float = 0.05):
+    """CropToBrain's square per image, [n, 4] in crop_and_resize's normalised coordinates; also
+    used to crop a tumour mask the way its image is cropped."""
+    height, width = x.shape[1], x.shape[2]
+    gray = tf.reduce_max(x, axis=-1)
+    # 1 where brighter than the threshold, else 0; sign(relu(.)) rather than a comparison
+    # because TF.js's wasm Greater with broadcasting took 2 ms, a third of the whole model.
+    bright = tf.sign(tf.nn.relu(gray - threshold * tf.reduce_max(gray, axis=[1, 2], keepdims=True)))
+    rows = tf.cast(tf.reduce_mean(bright, axis=2) >= min_share, tf.float32)
+    cols = tf.cast(tf.reduce_mean(bright, axis=1) >= min_share, tf.float32)
+
+    def extent(profile, size):
+        first = tf.cast(tf.argmax(profile, axis=1), tf.float32)
+        last = size - 1.0 - tf.cast(tf.argmax(tf.reverse(profile, [1]), axis=1), tf.float32)
+        empty = tf.reduce_max(profile, axis=1) == 0.0
+        return tf.where(empty, 0.0, first), tf.where(empty, size - 1.0, last)
+
+    top, bottom = extent(rows, height)
+    left, right = extent(cols, width)
+    # In normalised coordinates (0 = first pixel centre, 1 = last), as crop_and_resize takes them.
+    half = tf.maximum((bottom - top) / (height - 1), (right - left) / (width - 1)) / 2 * (1 + margin)
+    half = tf.maximum(half, 0.25)
+    cy, cx = (top + bottom) / 2 / (height - 1), (left + right) / 2 / (width - 1)
+    return tf.stack([cy - half, cx - half, cy + half, cx + half], axis=1)
 
 
 def load_model(path: str) -> keras.Model:

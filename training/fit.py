@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import keras
 import numpy as np
@@ -17,53 +17,81 @@ from training.settings import DEFAULTS, SEED, TrainingSettings
 from mri.contract import find_no_tumor_label
 from mri.layers import load_model
 from training.models import create_model
+from training.outline import OutlineLoss, outline_model, outline_training_model
 from training.paste import PastePlan, paste_tumour, plan_pastes
 
 
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = SEED,
                  intensity: str = DEFAULTS.intensity, skull: bool = DEFAULTS.skull, weights: np.ndarray | None = None,
                  epochs: int = 1, pastes: Callable[[np.ndarray], PastePlan] | None = None,
-                 masks: np.ndarray | None = None, glioma: int = 0):
+                 masks: np.ndarray | None = None, glioma: int = 0, known: np.ndarray | None = None):
     """tf.data pipeline over cached arrays; augmentation only when `training`. With `weights`,
     training images are drawn with those probabilities (with replacement), `epochs` x n of them;
-    with `pastes` (draws -> PastePlan) and `masks`, some glioma draws become pasted tumours."""
+    with `pastes` (draws -> PastePlan) and `masks`, some glioma draws become pasted tumours.
+    With `known` (1 where an image's tumour mask is known), elements are ({image, tumour_mask},
+    {probabilities, outline}) for the outline head, the mask moved with its image."""
+    outline = known is not None
+    images, targets = tf.constant(pixels), tf.constant(labels.astype(np.int32))
+    tumour_masks = tf.constant(masks if masks is not None else np.zeros((1, *pixels.shape[1:3]), np.uint8))
+    is_known = tf.constant(known.astype(np.float32) if outline else np.zeros(1, np.float32))
+
+    def mask_of(i):
+        return tf.cast(tf.gather(tumour_masks, i), tf.float32)[..., None] if outline else tf.zeros((1, 1, 1))
+
+    def one(i):
+        return (tf.cast(tf.gather(images, i), tf.float32), mask_of(i),
+                tf.gather(is_known, i) if outline else tf.constant(0.0), tf.gather(targets, i))
+
     if training and weights is not None:
         order = np.random.default_rng(seed).choice(len(labels), size=epochs * len(labels), p=weights)
         plan = pastes(order) if pastes else PastePlan(order, np.full(len(order), -1))
-        images, targets = tf.constant(pixels), tf.constant(labels.astype(np.int32))
-        tumour_masks = tf.constant(masks if masks is not None else np.zeros((1, 1, 1), np.uint8))
 
         def draw(i, donor, position):
-            x, y = tf.cast(tf.gather(images, i), tf.float32), tf.gather(targets, i)
             d = tf.maximum(donor, 0)
-            return tf.cond(donor >= 0, lambda: (paste_tumour(x, tf.cast(tf.gather(images, d), tf.float32),
-                                                             tf.gather(tumour_masks, d)[..., None],
-                                                             tf.stack([position, tf.constant(seed + 1, tf.int64)]))[0],
-                                                tf.constant(glioma, tf.int32)),
-                           lambda: (x, y))
+
+            def pasted():
+                image, region = paste_tumour(tf.cast(tf.gather(images, i), tf.float32),
+                                             tf.cast(tf.gather(images, d), tf.float32),
+                                             tf.gather(tumour_masks, d)[..., None],
+                                             tf.stack([position, tf.constant(seed + 1, tf.int64)]))
+                return image, region if outline else tf.zeros((1, 1, 1)), tf.constant(1.0), tf.constant(glioma)
+
+            return tf.cond(donor >= 0, pasted, lambda: one(i))
 
         ds = tf.data.Dataset.from_tensor_slices((plan.image, plan.donor, np.arange(len(order), dtype=np.int64))).map(
             draw, num_parallel_calls=tf.data.AUTOTUNE).repeat()
     else:
-        ds = tf.data.Dataset.from_tensor_slices((pixels, labels.astype(np.int32)))
-        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = tf.data.Dataset.range(len(labels)).map(one, num_parallel_calls=tf.data.AUTOTUNE)
         if training:
             ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     if training:
         counter = tf.data.Dataset.counter(seed).map(lambda c: tf.stack([c, tf.constant(seed, tf.int64)]))
         ds = tf.data.Dataset.zip((ds, counter)).map(
-            lambda xy, s: (augment_one(xy[0], s, intensity, skull), xy[1]), num_parallel_calls=tf.data.AUTOTUNE)
+            lambda e, s: (augment_one(e[0], s, intensity, skull), *e[1:]), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size)
     if training:
-        # The paper's zoom, plus small rotations and shifts, as Keras preprocessing layers.
+        # The paper's zoom, plus small rotations and shifts, as Keras preprocessing layers; the
+        # mask rides along as a second channel, so it moves exactly as its image.
         geometry = keras.Sequential([
             keras.layers.RandomZoom((-0.2, 0.3), fill_mode="constant", seed=seed),
             keras.layers.RandomRotation(0.04, fill_mode="constant", seed=seed),
             keras.layers.RandomTranslation(0.06, 0.06, fill_mode="constant", seed=seed),
         ])
-        shape = (None, *pixels.shape[1:])
-        ds = ds.map(lambda x, y: (tf.ensure_shape(geometry(x, training=True), shape), y),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        channels = pixels.shape[-1]
+
+        def move(x, m, k, y):
+            if not outline:
+                return tf.ensure_shape(geometry(x, training=True), (None, *pixels.shape[1:])), m, k, y
+            both = geometry(tf.concat([x, m], axis=-1), training=True)
+            return (tf.ensure_shape(both[..., :channels], (None, *pixels.shape[1:])),
+                    tf.ensure_shape(both[..., channels:], (None, *pixels.shape[1:3], 1)), k, y)
+
+        ds = ds.map(move, num_parallel_calls=tf.data.AUTOTUNE)
+    if outline:
+        ds = ds.map(lambda x, m, k, y: ({"image": x, "tumour_mask": m},
+                                        {"probabilities": y, "outline": tf.reshape(k, [-1, 1, 1, 1])}))
+    else:
+        ds = ds.map(lambda x, m, k, y: (x, y))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -130,11 +158,19 @@ def balanced_class_weights(y: np.ndarray, classes: int) -> dict[int, float]:
     return {i: float(len(y) / (classes * n)) for i, n in enumerate(counts)}
 
 
+class Fitted(NamedTuple):
+    model: keras.Model                 # the classifier: raw pixels -> probabilities, what ships
+    history: dict                      # per-epoch figures, Keras's names ("loss", "val_accuracy", ...)
+    seconds: float
+    outline: keras.Model | None        # raw pixels -> tumour outline (training.outline), when trained
+
+
 def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distribute: bool = False,
-                verbose: int = 1):
-    """Build and fit settings.model; returns (model, history dict, seconds). settings.init_from starts
-    from a saved model's weights (same architecture), e.g. to train a run longer on the same split;
-    settings.paste_share of the glioma draws become tumours pasted into other collections' normal slices."""
+                verbose: int = 1) -> Fitted:
+    """Build and fit settings.model. settings.init_from starts from a saved model's weights (same
+    architecture), e.g. to train a run longer on the same split; settings.paste_share of the glioma
+    draws become tumours pasted into other collections' normal slices; settings.outline_weight > 0
+    trains the outline head beside the classifier (training.outline)."""
     s = settings
     seed, epochs = s.seed, s.epochs
     keras.utils.set_random_seed(seed)
@@ -149,34 +185,52 @@ def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distr
         weights = sampling_weights([f"{r.source}/{r.label}" for r, s in zip(data.records, data.subsets) if s == "train"])
     no_tumor = find_no_tumor_label(data.labels)
     notumor = data.labels.index(no_tumor) if no_tumor else 0
-    pastes, masks = None, None
-    if s.paste_share > 0 and no_tumor and "glioma" in data.labels and data.masks is not None:
+    glioma = data.labels.index("glioma") if "glioma" in data.labels else 0
+    train, validation = data.mask("train"), data.mask("validation")
+    masks = data.masks[train] if data.masks is not None else None
+    pastes = None
+    if s.paste_share > 0 and no_tumor and "glioma" in data.labels and masks is not None:
         if weights is None:
             weights = np.full(len(y_train), 1.0 / len(y_train))
-        train = data.mask("train")
-        masks = data.masks[train]
-        glioma = data.labels.index("glioma")
         pastes = lambda order: plan_pastes(order, y_train, data.collections("train"), data.sequences("train"),
                                            masks.sum(axis=(1, 2)), glioma, notumor, s.paste_share, seed)
         planned = pastes(np.arange(len(y_train)))
         print(f"Copy-paste: {int((planned.donor >= 0).sum())} of {int((y_train == glioma).sum())} glioma draws an "
               "epoch become tumours pasted into another collection's normal slice.", flush=True)
+    outline = s.outline_weight > 0
+    if outline and (data.masks is None or no_tumor is None):
+        raise ValueError("--outline-weight needs a no-tumour class and a collection with tumour masks.")
+    if outline and s.class_weight == "balanced":
+        raise ValueError("--class-weight balanced does not combine with --outline-weight (two outputs).")
+    # A slice's outline is known where its collection has masks, and for every no-tumour slice (empty).
+    known = {name: (data.has_mask[m] | (data.y[m] == notumor)) for name, m in
+             (("train", train), ("validation", validation))} if outline else {}
     train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed, intensity=s.intensity,
-                            skull=s.skull, weights=weights, epochs=epochs, pastes=pastes, masks=masks,
-                            glioma=data.labels.index("glioma") if pastes else 0)
-    val_ds = make_dataset(x_val, y_val, global_batch, training=False)
+                            skull=s.skull, weights=weights, epochs=epochs, pastes=pastes, masks=masks, glioma=glioma,
+                            known=known.get("train"))
+    val_ds = make_dataset(x_val, y_val, global_batch, training=False,
+                          masks=data.masks[validation] if outline else None, known=known.get("validation"))
     steps_per_epoch = int(np.ceil(len(y_train) / global_batch))
     with strategy.scope():
         model = create_model(s.model, data.input_shape, len(data.labels))
         if s.init_from:
             model.set_weights(load_model(s.init_from).get_weights())
+        fitted = outline_training_model(model) if outline else model
         # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
         # validation loss, and early stopping still keeps the best epoch's weights.
         schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, epochs * steps_per_epoch, alpha=0.02)
-        model.compile(optimizer=keras.optimizers.Adam(schedule),
-                      loss=TumourAwareLoss(notumor, len(data.labels)), metrics=["accuracy"])
+        classification = TumourAwareLoss(notumor, len(data.labels))
+        if outline:
+            fitted.compile(optimizer=keras.optimizers.Adam(schedule),
+                           loss={"probabilities": classification, "outline": OutlineLoss()},
+                           loss_weights={"probabilities": 1.0, "outline": s.outline_weight},
+                           metrics={"probabilities": ["accuracy"]})
+        else:
+            fitted.compile(optimizer=keras.optimizers.Adam(schedule), loss=classification, metrics=["accuracy"])
+    # Epochs are chosen on the classification loss alone, with or without the outline beside it.
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=s.patience, restore_best_weights=True),
+        keras.callbacks.EarlyStopping(monitor="val_probabilities_loss" if outline else "val_loss",
+                                      mode="min", patience=s.patience, restore_best_weights=True),
         TimeBudget(s.max_minutes),
     ]
     class_weights = balanced_class_weights(y_train, len(data.labels)) if s.class_weight == "balanced" else None
@@ -184,6 +238,18 @@ def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distr
         print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in class_weights.items()), flush=True)
     start = time.monotonic()
     # Weighted sampling draws with replacement forever, so an epoch needs a length.
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
-                        class_weight=class_weights, steps_per_epoch=steps_per_epoch if weights is not None else None)
-    return model, {k: [float(v) for v in vals] for k, vals in history.history.items()}, time.monotonic() - start
+    history = fitted.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
+                         class_weight=class_weights, steps_per_epoch=steps_per_epoch if weights is not None else None)
+    seconds = time.monotonic() - start
+    figures = {_classifier_name(k, outline): [float(v) for v in vals] for k, vals in history.history.items()}
+    return Fitted(model, figures, seconds, outline_model(fitted) if outline else None)
+
+
+def _classifier_name(key: str, outline: bool) -> str:
+    """Keras names a two-output run's figures by output ("val_probabilities_loss"); the classifier's
+    keep the one-output names ("val_loss"), the sum of both losses becomes "..._total_loss"."""
+    if not outline:
+        return key
+    if key in ("loss", "val_loss"):
+        return key.replace("loss", "total_loss")
+    return key.replace("probabilities_", "")

@@ -89,6 +89,15 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
                 lines.append(f"| {name} | {m['n']} ({m.get('tumor_images', '–')} / {m.get('no_tumor_images', '–')}) | "
                              f"{percent(m['accuracy'])} | {percent(m.get('tumor_sensitivity'))} | "
                              f"{percent(m.get('tumor_specificity'))} | {score(auc)} |")
+    if winner.get("outline"):
+        lines += ["", f"## `{winner['model']}` tumour outline (test subset)", "",
+                  "Dice of the outline head (probability ≥ 0.5, drawn at a quarter of the input side in the frame "
+                  "the classifier sees) against the expert mask, on each tumour slice of patients it never trained on.",
+                  "", "| collection | tumour slices | mean Dice | median Dice | slices with Dice ≥ 0.6 |",
+                  "|---|---:|---:|---:|---:|"]
+        for name, m in winner["outline"].items():
+            lines.append(f"| {name} | {m['slices']} | {score(m['mean_dice'])} | {score(m['median_dice'])} | "
+                         f"{percent(m['share_at_least_0_6'])} |")
     t = winner["test"]
     chosen = (f"## Winner: `{winner['model']}`\n\nChosen by validation macro-F1 "
               f"({winner['validation_macro_f1']:.3f}; ties within {TIE} go to the smaller file, then the faster "

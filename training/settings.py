@@ -30,6 +30,7 @@ class TrainingSettings:
     skull: bool = True                # skull/background augmentation: nor must "skull-stripped or not"
     sampling: str = "balanced"        # each collection x class drawn by sqrt(its size)
     paste_share: float = 0.35         # glioma draws made by pasting a masked tumour into another collection
+    outline_weight: float = 0.0       # the outline head's loss beside the classifier's (training.outline); 0 = none
     max_minutes: float | None = None
     init_from: str | None = None
     split_from: str | None = None
@@ -56,6 +57,8 @@ HELP = {
                 "'natural' shuffles (default %(default)s)",
     "paste_share": "share of glioma draws replaced by a masked tumour pasted into another collection's normal "
                    "slice of the same sequence; 0 turns it off (default %(default)s)",
+    "outline_weight": "train a tumour-outline head beside the classifier on slices whose mask is known, its loss "
+                      "weighted by this; 0 turns it off (default %(default)s)",
     "max_minutes": "stop after the epoch that passes this many minutes",
     "init_from": "start from this saved model's weights (same --model and input) instead of random ones",
     "split_from": "keep an earlier run's subsets (its split.csv) for the images it lists and split only new ones, "

@@ -47,11 +47,15 @@ def main(argv=None) -> int:
     configure_cpu_devices(args.cpu_devices)
     data = prepare_data(args.data, settings.image_size, settings.channels, settings.seed, settings.cache_dir or None,
                         split_from=settings.split_from)
-    model, history, seconds = train_model(data, settings, args.distribute)
+    model, history, seconds, outline = train_model(data, settings, args.distribute)
     out = Path(args.out)
     report = Path(args.report) if args.report else None
     result = save_and_evaluate(args.model, model, data, history, seconds, asdict(settings), out, args.external,
                                settings.cache_dir or None, report)
+    if outline is not None:
+        from training.outline import outline_figures
+        outline.save(out / "outline.h5", include_optimizer=False)
+        result["outline"] = outline_figures(outline, data)
     if report:
         figures = report.parent / report.stem
         shutil.copy(out / "split.csv", figures / "split.csv")

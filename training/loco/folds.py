@@ -71,7 +71,7 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     train_dirs = [d for d in data_dirs if d != held_out]
     data = prepare_data(train_dirs, args.image_size, args.channels, args.seed, args.cache_dir or None, labels=labels)
     # Every epoch runs (no early stopping): folds compare collections at one training length.
-    model, history, seconds = train_model(data, settings_from(args, patience=args.epochs), verbose=2)
+    model, history, seconds, _ = train_model(data, settings_from(args, patience=args.epochs), verbose=2)
     fold_dir = Path(args.out) / Path(held_out).name
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
