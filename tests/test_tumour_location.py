@@ -171,3 +171,31 @@ def test_loco_resume_keeps_a_finished_fold_and_reruns_an_unfinished_one(image_fo
     # Other settings: the fold is not the same experiment and runs again.
     assert main(flags + ["--resume", "--hold-out", str(a), "--learning-rate", "0.01"]) == 0
     assert json.loads(finished.read_text())["fold"]["train_seconds"] != 12345.0
+
+
+def test_loco_resume_continues_an_interrupted_fold_from_its_last_finished_epoch(image_folder, tmp_path, monkeypatch):
+    from training import fit
+    from training.loco.__main__ import main
+
+    a = image_folder(per_class=8, size=32, seed=1, name="coll-a")
+    b = image_folder(per_class=8, size=32, seed=2, name="coll-b")
+    report = tmp_path / "reports" / "loco.md"
+    flags = ["--data", str(a), str(b), "--hold-out", str(a), "--out", str(tmp_path / "runs"), "--report", str(report),
+             "--epochs", "3", "--image-size", "32", "--batch-size", "8", "--cache-dir", "", "--resume"]
+    ends = []
+
+    def killed_in_the_second(self, epoch, logs=None):
+        ends.append(epoch)
+        if len(ends) == 2:
+            raise KeyboardInterrupt   # the session ends before the second epoch is saved
+
+    monkeypatch.setattr(fit.TimeBudget, "on_epoch_end", killed_in_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        main(flags)
+    partial = report.with_suffix("") / "partial" / "coll-a"
+    assert json.loads((partial / "training_metadata.json").read_text())["epoch"] == 1
+    assert not (report.with_suffix("") / "coll-a.json").exists()
+    assert main(flags) == 0
+    assert ends == [0, 1, 1, 2], "the resumed fold did not continue after its saved epoch"
+    fold = json.loads((report.with_suffix("") / "coll-a.json").read_text())["fold"]
+    assert fold["epochs_run"] == 3 and not partial.exists()

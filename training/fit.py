@@ -233,6 +233,8 @@ def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distr
                                       mode="min", patience=s.patience, restore_best_weights=True),
         TimeBudget(s.max_minutes),
     ]
+    if s.backup_dir:
+        callbacks.append(keras.callbacks.BackupAndRestore(s.backup_dir, save_freq="epoch", delete_checkpoint=True))
     class_weights = balanced_class_weights(y_train, len(data.labels)) if s.class_weight == "balanced" else None
     if class_weights:
         print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in class_weights.items()), flush=True)

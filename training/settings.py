@@ -32,6 +32,7 @@ class TrainingSettings:
     paste_share: float = 0.35         # glioma draws made by pasting a masked tumour into another collection
     outline_weight: float = 0.0       # the outline head's loss beside the classifier's (training.outline); 0 = none
     max_minutes: float | None = None
+    backup_dir: str | None = None     # keras BackupAndRestore: a killed run resumes from its last finished epoch
     init_from: str | None = None
     split_from: str | None = None
     cache_dir: str = CACHE_DIR
@@ -60,6 +61,8 @@ HELP = {
     "outline_weight": "train a tumour-outline head beside the classifier on slices whose mask is known, its loss "
                       "weighted by this; 0 turns it off (default %(default)s)",
     "max_minutes": "stop after the epoch that passes this many minutes",
+    "backup_dir": "save the model and optimizer here after every epoch and, when a run is started again with the "
+                  "same folder, resume from the last finished epoch (the folder is deleted when the run ends)",
     "init_from": "start from this saved model's weights (same --model and input) instead of random ones",
     "split_from": "keep an earlier run's subsets (its split.csv) for the images it lists and split only new ones, "
                   "e.g. to add collections to a model trained before (with --init-from)",

@@ -26,7 +26,8 @@ def parse_args(argv=None):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="every collection (folder of class folders)")
     p.add_argument("--hold-out", nargs="+", default=None, metavar="DIR",
-                   help="the collections to leave out, one fold each (default: every --data folder)")
+                   help="the collections to leave out, one fold each (default: every --data folder); "
+                        "DIR,DIR,... leaves several out together as one fold (the small collections)")
     p.add_argument("--external", nargs="*", default=[], metavar="DIR",
                    help="whole collections no fold trains on, judged by every fold (e.g. brain-mri-yes-no)")
     p.add_argument("--out", required=True, help="folder for one model.h5 per fold")
@@ -34,12 +35,13 @@ def parse_args(argv=None):
     p.add_argument("--resume", action="store_true",
                    help="keep the folds already finished (each fold's figures, written beside --report when it ends: "
                         "reports/loco/<collection>.json) and run only the others, so a run too long for one sitting "
-                        "continues from what was committed")
-    add_training_flags(p, skip=("init_from", "split_from", "patience"), epochs=LOCO_EPOCHS)
+                        "continues from what was committed; an unfinished fold resumes from its last finished "
+                        "epoch, saved in reports/loco/partial/<fold>/ after every epoch: commit that folder too")
+    add_training_flags(p, skip=("init_from", "split_from", "patience", "backup_dir"), epochs=LOCO_EPOCHS)
     args = p.parse_args(argv)
     if overlap := set(args.external) & set(args.data):
         p.error(f"--external {sorted(overlap)} must not be among the --data folders: no fold may train on it.")
-    unknown = set(args.hold_out or []) - set(args.data)
+    unknown = {d for fold in args.hold_out or [] for d in fold.split(",")} - set(args.data)
     if unknown:
         p.error(f"--hold-out {sorted(unknown)} must be among the --data folders.")
     if len(args.data) < 2:
@@ -52,7 +54,7 @@ def main(argv=None) -> int:
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from mri.contract import find_no_tumor_label
     from training.data import labels_of, scan_folders
-    from training.loco.folds import finished_fold, run_fold, write_report
+    from training.loco.folds import finished_fold, fold_name, run_fold, write_report
     from training.report import percent
 
     labels = labels_of(scan_folders(args.data))
@@ -61,14 +63,14 @@ def main(argv=None) -> int:
     folds = []
     for held_out in args.hold_out or args.data:
         if args.resume and (done := finished_fold(held_out, args)):
-            print(f"{Path(held_out).name}: finished before, kept", flush=True)
+            print(f"{fold_name(held_out)}: finished before, kept", flush=True)
             folds.append(done)
             continue
         start = time.monotonic()
-        print(f"\n=== {Path(held_out).name} held out ===", flush=True)
+        print(f"\n=== {fold_name(held_out)} held out ===", flush=True)
         folds.append(run_fold(held_out, args.data, labels, args))
         write_report(folds, args, Path(args.report))
-        print(f"{Path(held_out).name}: sensitivity {percent(folds[-1]['tumor_sensitivity'])}, specificity "
+        print(f"{fold_name(held_out)}: sensitivity {percent(folds[-1]['tumor_sensitivity'])}, specificity "
               f"{percent(folds[-1]['tumor_specificity'])} ({(time.monotonic() - start) / 60:.1f} min)", flush=True)
     return 0
 

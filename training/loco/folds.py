@@ -19,10 +19,17 @@ from training.settings import settings_from
 VALIDATION_KEYS = ("accuracy", "macro_f1", "tumor_sensitivity", "tumor_specificity", "tumor_roc_auc")
 
 
+def fold_name(held_out: str) -> str:
+    """A fold's name: its collection's folder name, or the names joined by "+" for several held out together."""
+    return "+".join(Path(d).name for d in held_out.split(","))
+
+
 def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache_dir: str | None) -> dict:
-    """Tumour detection on every image of one collection, pooled and per sequence. Files of
-    TRAIN_ONLY_PATIENTS are never judged on: they may be the same people as another collection's."""
-    records = [r for r in scan_folders([held_out], min_classes=1) if patient_of(r.path) not in TRAIN_ONLY_PATIENTS]
+    """Tumour detection on every image of one collection (or several, comma-joined), pooled and per
+    sequence. Files of TRAIN_ONLY_PATIENTS are never judged on: they may be the same people as another
+    collection's."""
+    records = [r for r in scan_folders(held_out.split(","), min_classes=1)
+               if patient_of(r.path) not in TRAIN_ONLY_PATIENTS]
     h, w, c = input_shape
     pixels, _, _, kept = load_images(records, h, w, c, cache_dir)
     probabilities = predict_probabilities(model, pixels)
@@ -41,7 +48,7 @@ def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache
 
 # The flags a finished fold must share with the current run to be kept by --resume.
 FOLD_SETTINGS = ("data", "model", "epochs", "max_minutes", "image_size", "channels", "batch_size", "learning_rate",
-                 "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "external")
+                 "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "outline_weight", "external")
 
 
 def fold_settings(args) -> dict:
@@ -51,7 +58,7 @@ def fold_settings(args) -> dict:
 def fold_file(held_out: str, args) -> Path:
     """A finished fold's figures, beside the report (reports/loco/<collection>.json), to be committed:
     `--resume` in a later session reads them from the checkout."""
-    return Path(args.report).with_suffix("") / f"{Path(held_out).name}.json"
+    return Path(args.report).with_suffix("") / f"{fold_name(held_out)}.json"
 
 
 def finished_fold(held_out: str, args) -> dict | None:
@@ -68,11 +75,18 @@ def finished_fold(held_out: str, args) -> dict | None:
 
 def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> dict:
     """Train on every collection but `held_out` (the command's flags in `args`), judge on it."""
-    train_dirs = [d for d in data_dirs if d != held_out]
+    train_dirs = [d for d in data_dirs if d not in held_out.split(",")]
     data = prepare_data(train_dirs, args.image_size, args.channels, args.seed, args.cache_dir or None, labels=labels)
-    # Every epoch runs (no early stopping): folds compare collections at one training length.
-    model, history, seconds, _ = train_model(data, settings_from(args, patience=args.epochs), verbose=2)
-    fold_dir = Path(args.out) / Path(held_out).name
+    # Every epoch runs (no early stopping): folds compare collections at one training length. The
+    # backup beside the fold figures lets a fold stopped mid-way resume in a later session.
+    backup = Path(args.report).with_suffix("") / "partial" / fold_name(held_out)
+    progress = backup / "training_metadata.json"   # Keras BackupAndRestore's: {"epoch": epochs finished}
+    resumed = json.loads(progress.read_text())["epoch"] if progress.is_file() else 0
+    if resumed:
+        print(f"{fold_name(held_out)}: resuming after epoch {resumed} from {backup}", flush=True)
+    model, history, seconds, _ = train_model(data, settings_from(args, patience=args.epochs, backup_dir=str(backup)),
+                                             verbose=2)
+    fold_dir = Path(args.out) / fold_name(held_out)
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
     figures = held_out_figures(model, labels, held_out, data.input_shape, args.cache_dir or None)
@@ -83,9 +97,9 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     figures["validation"] = {k: validation[k] for k in VALIDATION_KEYS}
     figures["external"] = {Path(d).name: held_out_figures(model, labels, d, data.input_shape, args.cache_dir or None)
                            for d in args.external}
-    fold = {"held_out": Path(held_out).name, "trained_on": [Path(d).name for d in train_dirs],
-            "training_images": int(sum(s == "train" for s in data.subsets)), "epochs_run": len(history["loss"]),
-            "train_seconds": round(seconds, 1), **figures}
+    fold = {"held_out": fold_name(held_out), "trained_on": [Path(d).name for d in train_dirs],
+            "training_images": int(sum(s == "train" for s in data.subsets)),
+            "epochs_run": resumed + len(history["loss"]), "train_seconds": round(seconds, 1), **figures}
     # Written last: a fold stopped before this line has no figures file and runs again on --resume.
     fold_file(held_out, args).parent.mkdir(parents=True, exist_ok=True)
     fold_file(held_out, args).write_text(json.dumps({"settings": fold_settings(args), "fold": fold}, indent=2) + "\n")
