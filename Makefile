@@ -10,14 +10,14 @@ VENDOR_STAMP := frontend/vendor/.installed
 # TensorFlow's C++ start-up chatter hides the output that matters.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install serve test test-python test-js chromium firefox dcmtk bench static clean screenshots
+.PHONY: install serve test test-python test-js chromium firefox dcmtk bench static clean screenshots reports reports-training
 
 install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
 $(PY_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
-	# The converter without its optional stack (jax, flax, TF-DF, TF 2.19): see README "Converting".
+	# The converter without its optional stack (jax, flax, TF-DF, TF 2.19): see docs/training.md.
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps tensorflowjs==4.22.0
 	# The project's own packages (pyproject.toml), editable: imported by name from anywhere.
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
@@ -56,7 +56,7 @@ test: install chromium firefox dcmtk static
 	$(PY) -m pytest -q
 	node --test frontend/tests/
 
-# The site (site/, README "Server"). Locally, a fresh secret key per run is enough: the site
+# The site (site/, docs/api.md). Locally, a fresh secret key per run is enough: the site
 # signs nothing that must outlive a restart. Production sets its own DJANGO_SECRET_KEY.
 STATIC_STAMP := site/staticfiles/.collected
 SITE_ENV = export DJANGO_SECRET_KEY="$${DJANGO_SECRET_KEY:-$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')}"
@@ -83,6 +83,37 @@ bench-api: install static chromium
 # (bench/volume_bench.py); writes reports/bench.md.
 bench: install static chromium
 	$(SITE_ENV); $(PY) -m bench.run_all --report reports/bench.md
+
+# The current reports (reports/), each rewritten by the command it names. `make reports` reruns the
+# cheap ones, in minutes: operating points (which also rewrite the page's cut-offs in
+# frontend/model/metadata.json), the sequence probe, the volume report, the conversion report, the
+# not-MRI rule, the benchmarks (`make bench`), then the README's model card. The training reports
+# (final model, comparisons, leave one collection out) take hours on a CPU, so `make reports` only
+# prints their commands (`make reports-training`); run them by hand, then `make reports` again.
+DATA ?= ../shared/data
+COLLECTIONS = $(addprefix $(DATA)/,brain-mri-4class brain-mri-lgg-flair brain-mri-brats brain-mri-alzheimer-t1 brain-mri-openneuro-t1)
+UNSEEN = $(DATA)/brain-mri-yes-no
+SHIPPED = frontend/model/model.h5
+
+reports: install chromium
+	$(PY) -m training.operating_points --model $(SHIPPED) --data $(COLLECTIONS) --external $(UNSEEN) \
+	  --report reports/operating-points.md --write-decision frontend/model/metadata.json
+	$(PY) -m training.sequence_probe --model $(SHIPPED) --data $(COLLECTIONS) --report reports/sequence-probe.md
+	$(PY) -m training.volume_report --model $(SHIPPED) --volumes $(DATA)/volumes/brats2018 --report reports/volumes.md
+	$(PY) -m convert.report --model $(SHIPPED) --split reports/final-model/split.csv --subset test --limit 1000
+	$(MAKE) static
+	$(PY) -m bench.ood_rule --report reports/ood-rule.md
+	$(MAKE) bench
+	$(PY) -m training.model_card
+	@$(MAKE) --no-print-directory reports-training
+
+reports-training:
+	@echo "The training reports take hours on a CPU; rerun them by hand (then make reports):"
+	@echo "  $(PY) -m training.train --data $(COLLECTIONS) --external $(UNSEEN) --model compact --out runs/final --report reports/final-model.md --ship frontend/model"
+	@echo "    (reports/final-model.md names the flags of the shipped model's runs; then: $(PY) -m convert --model frontend/model/model.h5 --out frontend/model/)"
+	@echo "  $(PY) -m training.compare --data $(COLLECTIONS) --external $(UNSEEN) --out runs/compare --report reports/comparison.md --epochs 30 --max-minutes 10"
+	@echo "  $(PY) -m training.compare --data $(UNSEEN) --out runs/compare-yes-no --report reports/comparison-yes-no.md --epochs 40 --max-minutes 4"
+	@echo "  $(PY) -m training.loco --data $(COLLECTIONS) --external $(UNSEEN) --out runs/loco --report reports/loco.md --epochs 8 --max-minutes 12"
 
 clean:
 	rm -rf $(VENV) node_modules frontend/vendor site/staticfiles

@@ -177,7 +177,7 @@ def render(model_path: Path, measured: Measurement, source: str, command: str, t
              f"average of {timing.load:.1f} on {os.cpu_count()} CPUs" if timing is not None else None]
     times = [t for t in times if t]
     if times:
-        lines += ["", "## Time", "", "; ".join(times) + " (issue limit: 60 s)."]
+        lines += ["", "## Time", "", "; ".join(times) + " (target: 60 s)."]
     if timing is not None and timing.error:
         lines += ["", f"That run failed, as it should when the check fails: `{timing.error}`"]
     return "\n".join(lines) + "\n"

@@ -2,7 +2,7 @@
 
 Why a graph model: a Keras 3 model converted to a TF.js *layers* model does not load in tfjs 4.22
 ("An InputLayer should be passed either a batchInputShape or an inputShape"), while Keras 3's
-`model.export()` (a SavedModel) -> `tfjs_graph_model` loads and matches Keras to ~1e-7. A graph
+`model.export()` (a SavedModel) -> `tfjs_graph_model` loads and matches Keras. A graph
 model is also the faster of the two in the browser: the converter folds batch norm into the
 convolutions and prunes what inference does not use.
 """
@@ -29,7 +29,7 @@ _QUANTIZATION_DTYPE_MAPS = {"none": None, "float16": {"float16": True}, "uint8":
 # SavedModel -> graph-model conversion (tensorflowjs fails with "Identity is not in graph").
 _AUGMENTATION_LAYER_CLASSES = frozenset({"RandAugment", "AugMix", "CutMix", "MixUp"})
 # tensorflowjs 4.22 imports these at import time, though the SavedModel -> graph-model path never
-# calls them; installed with --no-deps (README, "Converting") they are absent, and the full install
+# calls them; installed with --no-deps (docs/training.md) they are absent, and the full install
 # breaks TensorFlow. `jax` itself is never faked: Keras 3 probes `import jax` to list backends.
 _IMPORT_TIME_ONLY_MODULES = ("tensorflow_decision_forests", "tensorflow_hub", "tf_keras",
                              "tensorflowjs.converters.jax_conversion")

@@ -256,7 +256,7 @@ def cross_check_on_cpu(graph: GraphModel, keras_p: np.ndarray, inputs: CheckInpu
                        count: int = CROSS_CHECK_INPUTS) -> Parity:
     """The same files on TF.js's cpu backend, on the inputs where `parity` (wasm) strays furthest.
 
-    The cpu backend is ~10x slower than wasm, so it sees only those inputs: enough to tell a
+    The cpu backend is much slower than wasm, so it sees only those inputs: enough to tell a
     conversion error (both backends stray) from a wasm kernel's arithmetic (only wasm strays)."""
     indices = worst_inputs(parity, inputs, count)
     return measure_parity(graph, keras_p[indices], select_inputs(inputs, indices), "cpu")
@@ -268,8 +268,8 @@ def wasm_diagnosis(graph: GraphModel, keras_p: np.ndarray, inputs: CheckInputs, 
     cpu = cross_check_on_cpu(graph, keras_p, inputs, parity)
     if cpu.failures(limits):
         return f"The cpu backend disagrees too (max |Δp| {cpu.max_abs_diff:.2g}): the conversion itself is at fault."
-    # Measured here: a whole-image mean of 128 x 128 pixels is off by ~6e-4 on wasm (its Mean
-    # kernel sums in one float32 loop), ~4e-6 on cpu; that moved a trained net's probabilities by 1e-4.
+    # wasm's Mean kernel sums a whole image in one float32 loop, less exactly than cpu: enough
+    # to move a trained net's probabilities past the limit (docs/log.md has the figures).
     return (f"On TF.js's cpu backend the same files agree (max |Δp| {cpu.max_abs_diff:.2g}), so a wasm kernel "
             "computes differently, not the conversion. The known cause is a mean over a whole image (per-image "
             "standardisation): wasm's Mean kernel sums all pixels in one float32 loop. Compute such means in "

@@ -17,7 +17,7 @@ from convert import QUANTIZATIONS, ConversionError
 from convert.samples import REPO, add_sample_arguments, shown
 
 DEFAULT_REPORT = REPO / "reports" / "convert.md"
-# Enough for a whole test subset (15 % of the ~5,800 images of brain-mri-4class is ~870).
+# Enough for the whole test subset of brain-mri-4class.
 REPORT_LIMIT = 1000
 
 

@@ -37,7 +37,7 @@ class CropToBrain(layers.Layer):
     """Crop each image to a square around the head and resize it back to the input size.
 
     Collections frame the head differently: in the 4-class set the tumour scans leave wide black
-    margins (the head fills ~60 % of the frame) and the normal scans are cropped tight (~80 %), and
+    margins and the normal scans are cropped tight (docs/log.md has the shares), and
     a tumour scan from elsewhere cropped tight was called normal. Cropping every image the same way
     removes that cue. Head rows and columns are those where at least `min_share` of the pixels are
     brighter than `threshold` x the image's brightest pixel, which ignores burnt-in letters and
@@ -66,7 +66,7 @@ def brain_boxes(x, threshold: float = 0.1, min_share: float = 0.08, margin: floa
     height, width = x.shape[1], x.shape[2]
     gray = tf.reduce_max(x, axis=-1)
     # 1 where brighter than the threshold, else 0; sign(relu(.)) rather than a comparison
-    # because TF.js's wasm Greater with broadcasting took 2 ms, a third of the whole model.
+    # because TF.js's wasm Greater with broadcasting is slow (docs/log.md).
     bright = tf.sign(tf.nn.relu(gray - threshold * tf.reduce_max(gray, axis=[1, 2], keepdims=True)))
     rows = tf.cast(tf.reduce_mean(bright, axis=2) >= min_share, tf.float32)
     cols = tf.cast(tf.reduce_mean(bright, axis=1) >= min_share, tf.float32)

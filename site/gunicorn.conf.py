@@ -1,7 +1,7 @@
 """gunicorn settings for `make serve`, and for production: `gunicorn -c site/gunicorn.conf.py`.
 
 Sized for a small CPU box: one worker process per core, each with a few threads. A worker holds
-its own copy of TensorFlow and the model (~0.4 GB resident); its threads share them, and the
+its own copy of TensorFlow and the model (see reports/bench.md); its threads share them, and the
 prediction itself releases the GIL. More cores: raise WEB_CONCURRENCY (workers); more waiting on
 slow clients: raise GUNICORN_THREADS. Each worker loads the model when it starts (post_worker_init),
 not in the master: TensorFlow's thread pools do not survive a fork.

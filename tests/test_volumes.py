@@ -122,7 +122,7 @@ def test_gzip_bomb_is_refused_before_inflating_everything():
     inflater_limit = 4 * 1024 * 1024
     with pytest.raises(VolumeError, match="more than 4 MB"):
         volumes.inflate(bomb, "bomb.nii.gz", limit=inflater_limit)
-    assert volumes.MAX_INFLATED_BYTES == 1025 * 1024 ** 2  # the limit README states
+    assert volumes.MAX_INFLATED_BYTES == 1025 * 1024 ** 2  # the limit docs/page.md states
 
 
 def header_with_dims(dims) -> bytes:

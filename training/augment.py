@@ -117,8 +117,8 @@ def head_mask(image):
 
 
 def box_sum(mask, size: int, axis: int):
-    """Sum over a centred window of `size` along `axis`, from a running sum: TF's CPU max-pool
-    took 30 ms for a 13x13 window at 128 px, this takes well under one."""
+    """Sum over a centred window of `size` along `axis`, from a running sum: far cheaper than TF's
+    CPU max-pool over the same window (docs/log.md)."""
     r = size // 2
     pad = [[0, 0]] * 3
     pad[axis] = [r + 1, r]

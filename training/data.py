@@ -26,8 +26,8 @@ SUBSETS = ("train", "validation", "test")
 NEAR_DUPLICATE_CORRELATION = 0.95
 # Skull-stripped, atlas-registered slices of different people (the Alzheimer set) correlate above
 # 0.95 and chain a whole collection into one group. Where that happens (the largest group holds
-# more than half the collection) the collection is grouped again at this stricter level: on the
-# Alzheimer set 0.98-0.99 give a stable ~200 groups of 7, one per person.
+# more than half the collection) the collection is grouped again at this stricter level, which on
+# the Alzheimer set gives one group per person.
 STRICT_CORRELATION = 0.98
 THUMBNAIL_SIZE = 32
 # Several slices of one patient are not independent: where the file name names the patient

@@ -44,8 +44,8 @@ def _inputs(input_shape):
 def cnn(input_shape, num_classes):
     """The paper's hand-built CNN: three conv(3x3)+max-pool blocks (32, 64, 128), dense 128, dropout.
 
-    The image is average-pooled to half size first: full-resolution 3x3 convolutions cost ~200 s
-    an epoch on a 2-core CPU, and tumours are far larger than two pixels.
+    The image is average-pooled to half size first: full-resolution 3x3 convolutions are too slow
+    on a CPU (docs/log.md), and tumours are far larger than two pixels.
     """
     inputs, x = _inputs(input_shape)
     x = layers.AveragePooling2D(2)(x)
@@ -105,9 +105,9 @@ def alexnet(input_shape, num_classes):
 def compact(input_shape, num_classes):
     """Our CPU-first net: a stride-2 stem, then separable convolutions (depthwise 3x3 + pointwise)
     with batch norm, downsampling by stride, global average pooling straight into the classifier.
-    ~0.21 M parameters (under a megabyte) and ~26 M multiply-adds at 128 px, so the page
-    downloads it at once and answers in milliseconds. Three 256-filter blocks: 8x8 maps are the
-    cheapest place for capacity (reports/shortcut.md)."""
+    Under a megabyte, with few multiply-adds at 128 px, so the page downloads it at once and
+    answers in milliseconds. Three 256-filter blocks: 8x8 maps are the cheapest place for
+    capacity (docs/log.md)."""
     inputs, x = _inputs(input_shape)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)

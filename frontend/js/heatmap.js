@@ -3,8 +3,8 @@ import { $, seconds } from "./dom.js";
 import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "./explain.js";
 import { state } from "./state.js";
 
-// The heatmap is computed as soon as an image is shown when it should take less than this (wasm:
-// about a second); on a slow backend (cpu, webgl without a GPU: 15-30 s) it waits for a button.
+// The heatmap is computed as soon as an image is shown when it should take less than this (wasm);
+// on a slow backend (cpu, webgl without a GPU) it waits for a button.
 const AUTO_EXPLAIN_MS = 10_000;
 
 // A probability change in percentage points, with enough digits to show small ones.

@@ -2,22 +2,22 @@
 
 // The "uncertain / may not be a brain MRI" rule. A result is flagged when the model spreads its
 // answer (top probability below minConfidence) or when the input does not look like the slices
-// the model was trained on. The input thresholds sit outside what 1,500 real slices of the three
-// sets in ../shared/data showed (their extremes in brackets); bench/ood_rule.py measures the rule
-// on MRI and on generated non-MRI images (reports/ood-rule.md).
+// the model was trained on. The input thresholds sit outside what real slices showed (docs/log.md
+// lists their extremes); bench/ood_rule.py measures the rule on MRI and on generated non-MRI
+// images (reports/ood-rule.md).
 export const RELIABILITY = Object.freeze({
   // Top probability below this: the model is unsure between classes.
   minConfidence: 0.6,
-  // Mean (max - min) of R, G, B, 0-255. MRI slices are gray [max 6.5].
+  // Mean (max - min) of R, G, B, 0-255. MRI slices are gray.
   maxChroma: 12,
   // The outer band (this fraction of the side) of the model input should be mostly background:
-  // slices are photographed on black [share of band below darkLevel: 0.5th percentile 0.08].
+  // slices are photographed on black.
   borderFraction: 1 / 16,
   darkLevel: 40,
   minBorderDark: 0.25,
-  // Standard deviation of the model input: a near-uniform image holds nothing to classify [min 12].
+  // Standard deviation of the model input: a near-uniform image holds nothing to classify.
   minContrast: 8,
-  // Mean of the model input: slices are mostly dark [max 144].
+  // Mean of the model input: slices are mostly dark.
   maxMean: 160,
 });
 

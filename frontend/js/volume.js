@@ -91,7 +91,7 @@ function nonzeroPercentile(count, valueAt, name, exactInFloat32) {
 }
 
 // The k-th smallest value, found by partitioning in place (Hoare's selection, median-of-three
-// pivot): linear time, where sorting the ~1.5 million voxels of a brain took most of a second.
+// pivot): linear time, where sorting a brain's voxels is slow in a page (docs/log.md).
 function kthSmallest(a, k) {
   let left = 0;
   let right = a.length - 1;

@@ -1,4 +1,4 @@
-"""The Django project that serves frontend/ and the Keras fallback API (the README's "Server")."""
+"""The Django project that serves frontend/ and the Keras fallback API (docs/api.md)."""
 from pathlib import Path
 
 # The checkout this package sits in (site/mri_site/): frontend/ and its model are found from here.

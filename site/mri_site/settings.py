@@ -2,7 +2,7 @@
 
 DEBUG is off unless DJANGO_DEBUG asks for it, and then DJANGO_SECRET_KEY is required (`make serve`
 generates one per run: the site signs nothing that must outlive a restart). There is no database.
-Every variable is listed in the README's "Server settings" table; an unparsable value fails at
+Every variable is listed in docs/api.md's "Settings" table; an unparsable value fails at
 start-up with the variable's name, never silently.
 """
 import os
@@ -92,7 +92,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Behind a TLS-terminating proxy in production: see the README's production notes.
+# Behind a TLS-terminating proxy in production: see docs/api.md, "Production and scaling".
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT")
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0)
 if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO"):
@@ -136,8 +136,8 @@ MRI_MAX_IMAGE_PIXELS = env_int("MRI_MAX_IMAGE_PIXELS", 4096 * 4096, minimum=1)
 # Most voxels in one NIfTI volume (256 x 256 x 256: about 130 MB as float64 while it is scaled).
 MRI_MAX_VOLUME_VOXELS = env_int("MRI_MAX_VOLUME_VOXELS", 256 * 256 * 256, minimum=1)
 # TensorFlow threads per process for one prediction. Requests run in parallel on gunicorn's
-# threads and workers; one op thread each avoids oversubscribing the cores. On this 2-core box,
-# 2 workers x 4 threads: 470 req/s with 1 op thread, 390 with 2 (bench/api_bench.py --tf-threads).
+# threads and workers; one op thread each avoids oversubscribing the cores (bench/api_bench.py
+# --tf-threads measures it; docs/log.md).
 MRI_TF_THREADS = env_int("MRI_TF_THREADS", 1)
 # A multipart body holds the file plus its boundaries and part headers.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024

@@ -24,7 +24,7 @@ def brighten_dark_tissue(image, seed):
     CSF is dark in T1 and FLAIR but bright in T2; the 4-class set's normals are mostly T2 and its
     tumours mostly T1, so a network can read "bright CSF = no tumour". Unlike the random curve,
     every other level keeps its brightness: the lesion stays as it was. Air and background (under
-    5 % grey) are never touched. A probe, not an augmentation: reports/shortcut.md says why."""
+    5 % grey) are never touched. A probe, not an augmentation: docs/log.md says why."""
     u = tf.random.stateless_uniform([3], seed)
     centre, half_width, target = 0.12 + 0.13 * u[0], 0.05 + 0.02 * u[1], 0.35 + 0.55 * u[2]
     t = tf.clip_by_value(image, 0.0, 255.0) / 255.0
