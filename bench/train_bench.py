@@ -26,6 +26,8 @@ def parse_args(argv=None):
     p.add_argument("--data", nargs="+", default=[str(d) for d in DEFAULT_DATA], metavar="DIR",
                    help="collections to draw the training subset from (default: the shipped model's, plus IXI)")
     p.add_argument("--steps", type=int, default=60, help="batches timed per measurement, after 5 warm-up ones")
+    p.add_argument("--outline-weight", type=float, default=0.0,
+                   help="with the outline head beside the classifier (training.outline), as --outline-weight trains")
     p.add_argument("--report", default=None, help="write the figures as Markdown here")
     return p.parse_args(argv)
 
@@ -39,32 +41,24 @@ def images_per_second(run, steps: int, batch: int) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    import keras
+    from dataclasses import replace
 
-    from training.data import prepare_data, sampling_weights
-    from training.fit import TumourAwareLoss, make_dataset
-    from training.models import create_model
-    from training.paste import plan_pastes
-    from training.settings import DEFAULTS as s
+    from training.data import prepare_data
+    from training.fit import compiled_model, training_pipelines
+    from training.settings import DEFAULTS
 
+    s = replace(DEFAULTS, epochs=4, outline_weight=args.outline_weight)
     data = prepare_data(args.data, s.image_size, s.channels, s.seed, s.cache_dir)
-    x, y = data.subset("train")
-    train = data.mask("train")
-    weights = sampling_weights([f"{r.source}/{r.label}" for r, sub in zip(data.records, data.subsets) if sub == "train"])
-    glioma, notumor = data.labels.index("glioma"), data.labels.index("notumor")
-    masks = data.masks[train]
-    pastes = lambda order: plan_pastes(order, y, data.collections("train"), data.sequences("train"),
-                                       masks.sum(axis=(1, 2)), glioma, notumor, s.paste_share, s.seed)
-    dataset = make_dataset(x, y, s.batch_size, training=True, intensity=s.intensity, skull=s.skull, weights=weights,
-                           epochs=4, pastes=pastes, masks=masks, glioma=glioma)
-    batches = iter(dataset)
+    pipes = training_pipelines(data, s, s.batch_size)
+    x_train = data.subset("train")[0]
+    batches = iter(pipes.train)
     augmentation = images_per_second(lambda n: [next(batches) for _ in range(n)], args.steps, s.batch_size)
 
-    model = create_model(s.model, data.input_shape, len(data.labels))
-    model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss=TumourAwareLoss(notumor, len(data.labels)))
+    _, model = compiled_model(data, s, pipes.steps_per_epoch)
     one_x, one_y = next(batches)
     model_step = images_per_second(lambda n: [model.train_on_batch(one_x, one_y) for _ in range(n)], args.steps,
                                    s.batch_size)
+    dataset = pipes.train
     together = images_per_second(lambda n: model.fit(dataset, steps_per_epoch=n, epochs=1, verbose=0), args.steps,
                                  s.batch_size)
     rows = [("augmentation alone (tf.data, copy-paste on)", augmentation), ("model step alone", model_step),
@@ -73,10 +67,13 @@ def main(argv=None) -> int:
         print(f"{name}: {value:.0f} images/s")
     if args.report:
         lines = ["# Training throughput", "", "Rerun: `python -m bench.train_bench" +
-                 (f" --steps {args.steps}" if args.steps != 60 else "") + f" --report {args.report}`", "",
+                 (f" --steps {args.steps}" if args.steps != 60 else "") +
+                 (f" --outline-weight {args.outline_weight:g}" if args.outline_weight else "") +
+                 f" --report {args.report}`", "",
                  f"Recipe: model `{s.model}`, {s.image_size} px, batch {s.batch_size}, intensity `{s.intensity}`, "
                  f"skull augmentation {'on' if s.skull else 'off'}, sampling `{s.sampling}`, paste share "
-                 f"{s.paste_share}; {len(y)} training images of {len(args.data)} collections. Machine: "
+                 f"{s.paste_share}, outline weight {s.outline_weight:g}; {len(x_train)} training images of "
+                 f"{len(args.data)} collections. Machine: "
                  f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; {args.steps} batches a figure; "
                  f"load average {os.getloadavg()[0]:.1f} when it ended (above the core count, other work shared them).",
                  "", "| part | images / s |", "|---|---:|"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import keras
@@ -165,19 +166,17 @@ class Fitted(NamedTuple):
     outline: keras.Model | None        # raw pixels -> tumour outline (training.outline), when trained
 
 
-def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distribute: bool = False,
-                verbose: int = 1) -> Fitted:
-    """Build and fit settings.model. settings.init_from starts from a saved model's weights (same
-    architecture), e.g. to train a run longer on the same split; settings.paste_share of the glioma
-    draws become tumours pasted into other collections' normal slices; settings.outline_weight > 0
-    trains the outline head beside the classifier (training.outline)."""
-    s = settings
-    seed, epochs = s.seed, s.epochs
-    keras.utils.set_random_seed(seed)
-    strategy = get_strategy(distribute)
-    global_batch = s.batch_size * strategy.num_replicas_in_sync
-    if distribute:
-        print(f"tf.distribute: {type(strategy).__name__}, replicas: {strategy.num_replicas_in_sync}", flush=True)
+@dataclass(frozen=True)
+class Pipelines:
+    train: tf.data.Dataset          # augmented, drawn with replacement when weighted, repeated
+    validation: tf.data.Dataset
+    steps_per_epoch: int | None     # None: one pass over the training subset
+    outline: bool                   # elements carry the tumour mask for the outline head
+
+
+def training_pipelines(data: PreparedData, s: TrainingSettings, global_batch: int) -> Pipelines:
+    """The training and validation tf.data pipelines of a run: sampling weights, copy-paste plan,
+    and, with the outline head, which slices' masks are known."""
     x_train, y_train = data.subset("train")
     x_val, y_val = data.subset("validation")
     weights = None
@@ -193,58 +192,85 @@ def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distr
         if weights is None:
             weights = np.full(len(y_train), 1.0 / len(y_train))
         pastes = lambda order: plan_pastes(order, y_train, data.collections("train"), data.sequences("train"),
-                                           masks.sum(axis=(1, 2)), glioma, notumor, s.paste_share, seed)
+                                           masks.sum(axis=(1, 2)), glioma, notumor, s.paste_share, s.seed)
         planned = pastes(np.arange(len(y_train)))
         print(f"Copy-paste: {int((planned.donor >= 0).sum())} of {int((y_train == glioma).sum())} glioma draws an "
               "epoch become tumours pasted into another collection's normal slice.", flush=True)
     outline = s.outline_weight > 0
     if outline and (data.masks is None or no_tumor is None):
         raise ValueError("--outline-weight needs a no-tumour class and a collection with tumour masks.")
-    if outline and s.class_weight == "balanced":
-        raise ValueError("--class-weight balanced does not combine with --outline-weight (two outputs).")
     # A slice's outline is known where its collection has masks, and for every no-tumour slice (empty).
     known = {name: (data.has_mask[m] | (data.y[m] == notumor)) for name, m in
              (("train", train), ("validation", validation))} if outline else {}
-    train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=seed, intensity=s.intensity,
-                            skull=s.skull, weights=weights, epochs=epochs, pastes=pastes, masks=masks, glioma=glioma,
+    train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=s.seed, intensity=s.intensity,
+                            skull=s.skull, weights=weights, epochs=s.epochs, pastes=pastes, masks=masks, glioma=glioma,
                             known=known.get("train"))
     val_ds = make_dataset(x_val, y_val, global_batch, training=False,
                           masks=data.masks[validation] if outline else None, known=known.get("validation"))
-    steps_per_epoch = int(np.ceil(len(y_train) / global_batch))
+    # Weighted sampling draws with replacement forever, so an epoch needs a length.
+    steps = int(np.ceil(len(y_train) / global_batch)) if weights is not None else None
+    return Pipelines(train_ds, val_ds, steps, outline)
+
+
+def compiled_model(data: PreparedData, s: TrainingSettings, steps_per_epoch: int) -> tuple[keras.Model, keras.Model]:
+    """(classifier, the model to fit): the same model, or the classifier with the outline head beside
+    it; compiled with Adam on a cosine schedule and the tumour-aware loss (plus the outline's)."""
+    no_tumor = find_no_tumor_label(data.labels)
+    notumor = data.labels.index(no_tumor) if no_tumor else 0
+    model = create_model(s.model, data.input_shape, len(data.labels))
+    if s.init_from:
+        model.set_weights(load_model(s.init_from).get_weights())
+    # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
+    # validation loss, and early stopping still keeps the best epoch's weights.
+    schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, s.epochs * steps_per_epoch, alpha=0.02)
+    classification = TumourAwareLoss(notumor, len(data.labels))
+    if s.outline_weight <= 0:
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=classification, metrics=["accuracy"])
+        return model, model
+    fitted = outline_training_model(model)
+    fitted.compile(optimizer=keras.optimizers.Adam(schedule),
+                   loss={"probabilities": classification, "outline": OutlineLoss()},
+                   loss_weights={"probabilities": 1.0, "outline": s.outline_weight},
+                   metrics={"probabilities": ["accuracy"]})
+    return model, fitted
+
+
+def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distribute: bool = False,
+                verbose: int = 1) -> Fitted:
+    """Build and fit settings.model. settings.init_from starts from a saved model's weights (same
+    architecture), e.g. to train a run longer on the same split; settings.paste_share of the glioma
+    draws become tumours pasted into other collections' normal slices; settings.outline_weight > 0
+    trains the outline head beside the classifier (training.outline)."""
+    s = settings
+    keras.utils.set_random_seed(s.seed)
+    strategy = get_strategy(distribute)
+    global_batch = s.batch_size * strategy.num_replicas_in_sync
+    if distribute:
+        print(f"tf.distribute: {type(strategy).__name__}, replicas: {strategy.num_replicas_in_sync}", flush=True)
+    if s.outline_weight > 0 and s.class_weight == "balanced":
+        raise ValueError("--class-weight balanced does not combine with --outline-weight (two outputs).")
+    pipes = training_pipelines(data, s, global_batch)
+    n_train = int(data.mask("train").sum())
     with strategy.scope():
-        model = create_model(s.model, data.input_shape, len(data.labels))
-        if s.init_from:
-            model.set_weights(load_model(s.init_from).get_weights())
-        fitted = outline_training_model(model) if outline else model
-        # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
-        # validation loss, and early stopping still keeps the best epoch's weights.
-        schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, epochs * steps_per_epoch, alpha=0.02)
-        classification = TumourAwareLoss(notumor, len(data.labels))
-        if outline:
-            fitted.compile(optimizer=keras.optimizers.Adam(schedule),
-                           loss={"probabilities": classification, "outline": OutlineLoss()},
-                           loss_weights={"probabilities": 1.0, "outline": s.outline_weight},
-                           metrics={"probabilities": ["accuracy"]})
-        else:
-            fitted.compile(optimizer=keras.optimizers.Adam(schedule), loss=classification, metrics=["accuracy"])
+        model, fitted = compiled_model(data, s, pipes.steps_per_epoch or int(np.ceil(n_train / global_batch)))
     # Epochs are chosen on the classification loss alone, with or without the outline beside it.
     callbacks = [
-        keras.callbacks.EarlyStopping(monitor="val_probabilities_loss" if outline else "val_loss",
+        keras.callbacks.EarlyStopping(monitor="val_probabilities_loss" if pipes.outline else "val_loss",
                                       mode="min", patience=s.patience, restore_best_weights=True),
         TimeBudget(s.max_minutes),
     ]
     if s.backup_dir:
         callbacks.append(keras.callbacks.BackupAndRestore(s.backup_dir, save_freq="epoch", delete_checkpoint=True))
-    class_weights = balanced_class_weights(y_train, len(data.labels)) if s.class_weight == "balanced" else None
-    if class_weights:
+    class_weights = None
+    if s.class_weight == "balanced":
+        class_weights = balanced_class_weights(data.subset("train")[1], len(data.labels))
         print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in class_weights.items()), flush=True)
     start = time.monotonic()
-    # Weighted sampling draws with replacement forever, so an epoch needs a length.
-    history = fitted.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
-                         class_weight=class_weights, steps_per_epoch=steps_per_epoch if weights is not None else None)
+    history = fitted.fit(pipes.train, validation_data=pipes.validation, epochs=s.epochs, callbacks=callbacks,
+                         verbose=verbose, class_weight=class_weights, steps_per_epoch=pipes.steps_per_epoch)
     seconds = time.monotonic() - start
-    figures = {_classifier_name(k, outline): [float(v) for v in vals] for k, vals in history.history.items()}
-    return Fitted(model, figures, seconds, outline_model(fitted) if outline else None)
+    figures = {_classifier_name(k, pipes.outline): [float(v) for v in vals] for k, vals in history.history.items()}
+    return Fitted(model, figures, seconds, outline_model(fitted) if pipes.outline else None)
 
 
 def _classifier_name(key: str, outline: bool) -> str:
