@@ -24,8 +24,6 @@ import io
 import json
 import os
 import platform
-import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +33,9 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from testbed.browser import chromium_missing, launch
+from testbed.server import Gunicorn, start_gunicorn, wait_until_ready
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(os.environ.get("MRI_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -49,15 +50,6 @@ REQUEST_TIMEOUT_S = 30
 TARGETS = {"req_per_s": 100.0, "p99_ms": 100.0, "errors": 0, "rss_growth_pct": 10.0}
 AGREEMENT_MAX_DIFF_PNG = 1e-4  # page vs API, the same PNG bytes
 PAGE_TIMEOUT_MS = 120_000
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def png(image: Image.Image) -> bytes:
@@ -118,41 +110,12 @@ def busy_processes() -> list[str]:
     return busy[:5]
 
 
-class Server:
-    def __init__(self, port: int, workers: int, threads: int, tf_threads: int):
-        secret_key = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
-        env = dict(os.environ, DJANGO_SECRET_KEY=secret_key,
-                   WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(threads),
-                   MRI_TF_THREADS=str(tf_threads), GUNICORN_ACCESS_LOG="",
-                   TF_CPP_MIN_LOG_LEVEL="2")
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.workers = workers
-        self.loaded = 0
-        self.log: list[str] = []
-        self.process = subprocess.Popen(
-            [str(gunicorn), "-c", str(REPO / "site" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read_log, daemon=True).start()
-
-    def _read_log(self):
-        for line in self.process.stderr:
-            self.log.append(line.rstrip())
-            if "mri_site.classifier: model" in line and " loaded from " in line:
-                self.loaded += 1
-
-    def wait_until_ready(self):
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while self.loaded < self.workers:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not start:\n" + "\n".join(self.log[-30:]))
-            time.sleep(0.2)
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+def start_server(workers: int, threads: int, tf_threads: int) -> Gunicorn:
+    """gunicorn with the benchmark's workers and threads and no access log, every worker loaded."""
+    server = start_gunicorn({"WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads),
+                             "MRI_TF_THREADS": str(tf_threads), "GUNICORN_ACCESS_LOG": ""})
+    wait_until_ready(server, STARTUP_TIMEOUT_S, workers=workers)
+    return server
 
 
 def run_clients(port: int, images: list[bytes], total: int, clients: int) -> dict:
@@ -245,8 +208,8 @@ def page_vs_api(port: int, count: int) -> dict:
     """The page's answers (headless Chromium) beside the API's for the same bytes."""
     import base64
 
-    if not Path(CHROMIUM).exists():
-        return {"skipped": f"no Chromium at {CHROMIUM} (make chromium)"}
+    if missing := chromium_missing():
+        return {"skipped": missing}
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -265,7 +228,7 @@ def page_vs_api(port: int, count: int) -> dict:
     api = [api_probabilities(port, data, name) for _, name, data in samples]
     problems: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             page = browser.new_page()
             page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
@@ -308,12 +271,11 @@ def page_vs_api(port: int, count: int) -> dict:
 
 def measure(args) -> dict:
     images, image_note = bench_images(IMAGES, args.size)
-    port = free_port()
     load_before = os.getloadavg()
     busy_before = busy_processes()
-    server = Server(port, args.workers, args.threads, args.tf_threads)
+    server = start_server(args.workers, args.threads, args.tf_threads)
+    port = server.port
     try:
-        server.wait_until_ready()
         warm = run_clients(port, images, WARMUP, args.clients)
         pids = worker_pids(server.process.pid)
         rss_before = {pid: rss_mb(pid) for pid in pids}

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import pathlib
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+from testbed.browser import chromium_missing, launch
 
 # Runs in the page: bytes (base64) -> Blob -> window.classifier.classify, timed from the page.
 CLASSIFY = """async ([data, name]) => {
@@ -31,19 +28,15 @@ _EXPLAIN = """async ([data, name]) => {
 }"""
 
 
-def require_chromium() -> str:
-    if not pathlib.Path(CHROMIUM).exists():
-        raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (`make chromium`, as root).")
-    return CHROMIUM
-
-
 @contextlib.asynccontextmanager
 async def chromium():
     """An async Playwright Chromium browser (Debian's binary)."""
     from playwright.async_api import async_playwright
 
+    if missing := chromium_missing():
+        raise SystemExit(missing)
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
+        browser = await launch(playwright)
         try:
             yield browser
         finally:

@@ -26,8 +26,9 @@ from playwright.async_api import Error as PlaywrightError
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from bench.browser import CHROMIUM, chromium, classify_bytes, explain_bytes, open_page, transferred_bytes
+from bench.browser import chromium, classify_bytes, explain_bytes, open_page, transferred_bytes
 from bench.static_server import make_server, serve_in_thread
+from testbed.browser import CHROMIUM
 
 DATA = ROOT.parent / "shared" / "data" / "brain-mri-4class"
 BACKENDS = ("wasm", "webgl", "cpu")

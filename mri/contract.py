@@ -7,11 +7,15 @@ twin, and tests/test_contract.py feeds both the same good and bad files.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # Folder names that mean "no tumour", in the order they are looked for.
 NO_TUMOR_NAMES = ("notumor", "no_tumor", "no-tumor", "no", "normal", "healthy")
+# The cut-off for "tumour likely" where metadata.json records no usable "decision" (written by
+# training.operating_points --write-decision); frontend/js/results.js DEFAULT_DECISION is its twin.
+DEFAULT_TUMOR_THRESHOLD = 0.5
 
 
 class ContractError(ValueError):
@@ -77,6 +81,16 @@ def read_metadata(path: str | Path) -> Metadata:
     except (OSError, ValueError) as err:
         raise ContractError(f"{path} is not valid JSON ({err}); restore the metadata.json training wrote.") from err
     return check_metadata(document, str(path))
+
+
+def tumor_threshold(metadata: Metadata) -> float:
+    """metadata.json's decision.tumor_threshold where its decision is usable, as the page checks it
+    (frontend/js/results.js decisionOf: 0 < possible <= tumour < 1), else DEFAULT_TUMOR_THRESHOLD."""
+    decision = metadata.document.get("decision")
+    decision = decision if isinstance(decision, dict) else {}
+    tumour, possible = decision.get("tumor_threshold"), decision.get("possible_threshold")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (tumour, possible))
+    return float(tumour) if numbers and 0 < possible <= tumour < 1 else DEFAULT_TUMOR_THRESHOLD
 
 
 def answer(probabilities, metadata: Metadata) -> dict:

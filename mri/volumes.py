@@ -233,10 +233,10 @@ def model_inputs(volume: Volume, height: int, width: int) -> tuple[np.ndarray, n
     return indices, np.stack([resize_bilinear(p, height, width) for p in pixels])
 
 
-def summarize(indices, tumor_probabilities, total: int, notes: list[str], threshold: float = 0.5,
-              top: int = 3) -> dict:
+def summarize(indices, tumor_probabilities, total: int, notes: list[str], threshold: float, top: int = 3) -> dict:
     """What a scan's per-slice results add up to (not a diagnosis): the slices most likely to show
-    a tumour, and how many are at or above the threshold. frontend/js/scanresults.js is its twin."""
+    a tumour, and how many are at or above `threshold` (mri.contract.tumor_threshold, the cut-off
+    single images use). frontend/js/scanresults.js is its twin."""
     ranked = sorted(zip(indices, tumor_probabilities), key=lambda pair: (-pair[1], pair[0]))
     return {
         "slices": int(total),

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from mri.contract import ContractError, answer, check_metadata, metadata_problems, read_metadata
+from mri.contract import (DEFAULT_TUMOR_THRESHOLD, ContractError, answer, check_metadata, metadata_problems, read_metadata,
+                          tumor_threshold)
 
 FIXTURES = REPO / "tests" / "fixtures" / "metadata"
 VERDICTS = json.loads((FIXTURES / "verdicts.json").read_text())
@@ -91,3 +92,27 @@ def test_the_page_gives_the_same_verdicts_and_answers():
         assert shaped["label"] == ours["label"]
         assert shaped["probabilities"] == pytest.approx(ours["probabilities"])
         assert shaped["tumorProbability"] == pytest.approx(ours["tumor_probability"])
+
+
+# metadata.json "decision" values: usable ones, and ones the page ignores for its defaults.
+DECISIONS = [{"tumor_threshold": 0.7, "possible_threshold": 0.3}, {"tumor_threshold": 0.5, "possible_threshold": 0.5},
+             {"tumor_threshold": 1.0, "possible_threshold": 0.3}, {"tumor_threshold": 0.7, "possible_threshold": 0.8},
+             {"tumor_threshold": "0.7", "possible_threshold": 0.3}, {"tumor_threshold": 0.7}, None]
+
+NODE_DECISIONS = """
+import { decisionOf } from "./frontend/js/results.js";
+console.log(JSON.stringify(JSON.parse(process.argv[1]).map((decision) => decisionOf({ decision }).tumour)));
+"""
+
+
+def test_a_scan_uses_the_cut_off_single_images_use_and_the_page_agrees():
+    shipped = read_metadata(SHIPPED)
+    thresholds = [tumor_threshold(check_metadata({**shipped.document, "decision": d})) for d in DECISIONS]
+    assert thresholds == [0.7, 0.5] + [DEFAULT_TUMOR_THRESHOLD] * 5
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    run = subprocess.run([node, "--input-type=module", "-e", NODE_DECISIONS, json.dumps(DECISIONS)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == thresholds

@@ -13,7 +13,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = {"mri": REPO / "mri", "training": REPO / "training", "convert": REPO / "convert", "mri_site": REPO / "site" / "mri_site"}
-SCRIPTS = {"bench": REPO / "bench", "tests": REPO / "tests"}
+SCRIPTS = {"bench": REPO / "bench", "tests": REPO / "tests", "testbed": REPO / "testbed"}
 # `python -m <command>`: each only parses its flags and calls the library below it.
 COMMANDS = {"training.train", "training.compare", "training.loco.__main__", "training.operating_points.__main__",
             "training.sequence_probe.__main__", "training.explain.__main__", "training.volume_report.__main__",

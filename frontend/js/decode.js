@@ -1,7 +1,7 @@
 // File bytes -> decoded image {width, height, channels, data}, with the browser's decoders.
 // Runs in the worker (createImageBitmap and OffscreenCanvas exist there). The twin of
 // mri/images.py decode_image: decode by content, whatever the file name says.
-import { decodeDicomFrame, dicomPixels, isDicom, parseDicom, readDicom } from "./dicom.js";
+import { DICOM_HEADER_BYTES, decodeDicomFrame, dicomPixels, isDicom, parseDicom, readDicom } from "./dicom.js";
 import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
 import { headerOf, judge } from "./scope.js";
 
@@ -9,8 +9,6 @@ import { headerOf, judge } from "./scope.js";
 // no premultiplied alpha (alpha itself is dropped later). Browsers apply a JPEG's EXIF
 // orientation, which Pillow does not; scanner exports carry none.
 const BITMAP_OPTIONS = Object.freeze({ premultiplyAlpha: "none", colorSpaceConversion: "none" });
-// Enough of a file to tell DICOM (the preamble and "DICM") from other images.
-const DICOM_HEADER_BYTES = 132;
 // Previews are drawn at most this many pixels on their longer side.
 const PREVIEW_SIDE = 768;
 

@@ -1,15 +1,16 @@
 // A scan's per-slice results -> its summary and its CSV. DOM-free, tested by Node; the API's
 // twin is mri/volumes.py summarize (same figures, snake_case keys).
 import { toCsv } from "./csv.js";
+import { DEFAULT_DECISION } from "./results.js";
 
-export const TUMOUR_THRESHOLD = 0.5;
 export const MOST_LIKELY = 3;
 
 /**
- * slices: [{index, tumorProbability}] of the classified slices; total: slices in the volume.
+ * slices: [{index, tumorProbability}] of the classified slices; total: slices in the volume;
+ * threshold: the cut-off for "likely" single images use (decisionOf(metadata).tumour).
  * -> {slices, classified, skipped, threshold, aboveThreshold, mostLikely: [{index, tumorProbability}], notes}.
  */
-export function summarizeScan(slices, total, notes = [], threshold = TUMOUR_THRESHOLD, top = MOST_LIKELY) {
+export function summarizeScan(slices, total, notes = [], threshold = DEFAULT_DECISION.tumor_threshold, top = MOST_LIKELY) {
   const ranked = [...slices].sort((a, b) => b.tumorProbability - a.tumorProbability || a.index - b.index);
   return {
     slices: total,

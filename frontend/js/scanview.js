@@ -3,7 +3,7 @@
 // slices, a slider with the selected slice's image, classes and heatmap, the summary and a CSV.
 // Nothing leaves the page, except the selected slice as PNG when "Check this slice with the
 // server" is pressed.
-import { isDicom } from "./dicom.js";
+import { DICOM_HEADER_BYTES, isDicom } from "./dicom.js";
 import { element, probabilityBar } from "./dom.js";
 import { heatmapRgba } from "./explain.js";
 import { looksLikeNifti } from "./nifti.js";
@@ -30,7 +30,7 @@ export async function splitScans(files) {
   const images = [];
   const dicoms = [];
   for (const file of files) {
-    const head = new Uint8Array(await file.slice(0, 132).arrayBuffer());
+    const head = new Uint8Array(await file.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
     if (isDicom(head)) {
       let uid = "";
       try {

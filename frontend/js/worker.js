@@ -11,7 +11,7 @@ import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "./explain.js";
 import { modelVersion } from "./modelcard.js";
 import { meanChroma, toModelInput } from "./preprocess.js";
-import { NOT_MRI_CODES, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "./results.js";
+import { NOT_MRI_CODES, decisionOf, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "./results.js";
 import { readScan } from "./scans.js";
 import { summarizeScan } from "./scanresults.js";
 import { hasHead, sliceImage } from "./volume.js";
@@ -231,7 +231,7 @@ async function classifyScan({ files, name }) {
     scan: id,
     name: label,
     slices,
-    summary: summarizeScan(slices, volume.count, notes),
+    summary: summarizeScan(slices, volume.count, notes, decisionOf(metadata).tumour),
     level: scope?.withheld ? "not-mri" : null,
     reasons: scope?.reasons ?? [],
     scope,

@@ -31,3 +31,10 @@ test("the CSV has one line per slice of the volume, skipped ones said so", () =>
     "'=scan.nii,2,skipped: too little head,,,,",
   ]);
 });
+
+test("the summary counts against the threshold it is given (metadata.decision's, from the worker)", () => {
+  const slices = [slice(0, 0.6), slice(1, 0.85), slice(2, 0.95)];
+  const summary = summarizeScan(slices, 3, [], 0.8);
+  assert.equal(summary.threshold, 0.8);
+  assert.equal(summary.aboveThreshold, 2);
+});

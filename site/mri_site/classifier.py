@@ -18,7 +18,7 @@ import tensorflow as tf
 from django.conf import settings
 from PIL import Image
 
-from mri.contract import ContractError, answer, read_metadata
+from mri.contract import ContractError, answer, read_metadata, tumor_threshold
 from mri.images import is_dicom, load_model_input
 from mri.scope import judge_dicom
 from mri.layers import load_model
@@ -98,7 +98,7 @@ class Classifier:
                          if len(inputs) else np.zeros((0, len(m.labels))))
         slices = [{"index": int(index), **answer(row, m)} for index, row in zip(indices, probabilities)]
         summary = summarize([s["index"] for s in slices], [s["tumor_probability"] for s in slices],
-                            len(volume.slices), volume.notes)
+                            len(volume.slices), volume.notes, tumor_threshold(m))
         return {"slices": slices, "summary": summary, "model": m.architecture,
                 "ms": round((time.perf_counter() - started) * 1000.0, 2)}
 

@@ -2,25 +2,23 @@
 session; a fresh browser context, with empty caches and no service worker, per test."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from testbed.browser import chromium_missing, launch
 from tests.conftest import real_data
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, FIGURES, KerasReference, open_app, real_samples_from, start_site
+from tests.e2e.harness import FIGURES, KerasReference, open_app, real_samples_from, start_site
 
 
 @pytest.fixture(scope="session")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Debian's chromium is not at {CHROMIUM}: run `make chromium` (as root) or "
-                    "`sudo apt-get install chromium`")
+    if missing := chromium_missing():
+        pytest.skip(missing)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("Python playwright is not installed: run `make install`")
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 

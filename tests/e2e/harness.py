@@ -21,11 +21,7 @@ import io
 import json
 import os
 import re
-import secrets
-import socket
 import subprocess
-import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -35,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.browser import CHROMIUM, CHROMIUM_ARGS, CLASSIFY
+from bench.browser import CLASSIFY
+from testbed.server import Gunicorn, start_gunicorn, wait_until_ready
 from tests.conftest import DATA_DIR, REPO, blob_image
 
 MODEL_DIR = REPO / "frontend" / "model"
@@ -63,24 +60,9 @@ SCREENSHOTS = Path(os.environ.get("MRI_SCREENSHOTS") or REPO / ".cache" / "scree
 
 # ------------------------------------------------------------------------------------ the server
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
-class SiteServer:
-    """gunicorn as `make serve` starts it; `access` holds the request lines of its access log."""
-
-    url: str
-    process: subprocess.Popen
-    access: list[str] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
-
-    def read(self, stream, into: list[str]) -> None:
-        for line in stream:
-            into.append(line.rstrip())
+class SiteServer(Gunicorn):
+    """gunicorn as `make serve` starts it (testbed.server), with what a test asks of it."""
 
     def mark(self) -> int:
         return len(self.access)
@@ -89,14 +71,6 @@ class SiteServer:
         """The request lines ('GET /path HTTP/1.1') the server logged after `mark`."""
         time.sleep(SETTLE_S)  # the log line is written after the response
         return [m.group(1) for line in self.access[mark:] if (m := re.search(r'"([A-Z]+ [^"]*)"', line))]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
     def post(self, path: str, data: bytes, filename: str) -> tuple[int, dict]:
         boundary = uuid.uuid4().hex
@@ -118,45 +92,17 @@ def collect_static() -> None:
         raise RuntimeError(f"`make static` failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
 
+# A developer's shell may point the site elsewhere; the tests serve what `make serve` serves.
+SITE_DEFAULTS = {name: None for name in ("DJANGO_DEBUG", "MRI_STATIC_ROOT", "MRI_FRONTEND_DIR", "MRI_MODEL_DIR",
+                                         "GUNICORN_ACCESS_LOG")}
+
+
 def start_site() -> SiteServer:
     """gunicorn on a free port, as `make serve` runs it, once `make static` is done; healthy."""
     collect_static()
-    port = free_port()
-    # What `make serve` sets: a fresh secret key; every other setting is the site's default.
-    env = dict(os.environ, DJANGO_SECRET_KEY=secrets.token_urlsafe(50), TF_CPP_MIN_LOG_LEVEL="2")
-    for name in ("DJANGO_DEBUG", "MRI_STATIC_ROOT", "MRI_FRONTEND_DIR", "MRI_MODEL_DIR", "GUNICORN_ACCESS_LOG"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "site" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    server = SiteServer(f"http://127.0.0.1:{port}/", process)
-    # The access log goes to stdout, the error log to stderr: both are drained so gunicorn never blocks.
-    threading.Thread(target=server.read, args=(process.stdout, server.access), daemon=True).start()
-    threading.Thread(target=server.read, args=(process.stderr, server.log), daemon=True).start()
-    try:
-        wait_until_healthy(server)
-    except BaseException:
-        server.stop()
-        raise
+    server = start_gunicorn(SITE_DEFAULTS, server_class=SiteServer)
+    wait_until_ready(server, SERVER_START_TIMEOUT_S)
     return server
-
-
-def wait_until_healthy(server: SiteServer) -> None:
-    """Until /api/health says the model is loaded (a worker answers only after loading it)."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError("gunicorn exited while starting:\n" + "\n".join(server.log[-40:]))
-        try:
-            with urllib.request.urlopen(server.url + "api/health", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"gunicorn did not become healthy in {SERVER_START_TIMEOUT_S} s:\n"
-                               + "\n".join(server.log[-40:]))
-        time.sleep(0.5)
 
 
 # ----------------------------------------------------------------------------------- the browser
