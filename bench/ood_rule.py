@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from bench.browser import chromium, classify_bytes, open_page
 from bench.static_server import make_server, serve_in_thread
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT.parent / "shared" / "data"
 MRI_SETS = ("brain-mri-4class", "brain-mri-yes-no", "brain-mri-lgg-flair")
@@ -51,7 +51,8 @@ def _gradient(rng, colour: bool) -> np.ndarray:
     yy, xx = np.mgrid[:SIZE, :SIZE] / SIZE
     t = (np.cos(angle) * xx + np.sin(angle) * yy)
     t = (t - t.min()) / (t.max() - t.min())
-    a, b = (rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)) if colour else (np.full(3, rng.uniform(0, 80)), np.full(3, rng.uniform(170, 255)))
+    a, b = (rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)) if colour else (np.full(3, rng.uniform(0, 80)),
+                                                                            np.full(3, rng.uniform(170, 255)))
     return a + (b - a) * t[..., None]
 
 
@@ -127,7 +128,8 @@ def inverted(images: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
 async def classify_all(base: str, groups: dict[str, list[tuple[str, bytes]]]) -> dict[str, list[dict]]:
     async with chromium() as browser:
         context, page, info, _ = await open_page(browser, base)
-        results = {kind: [await classify_bytes(page, name, data) for name, data in images] for kind, images in groups.items()}
+        results = {kind: [await classify_bytes(page, name, data) for name, data in images]
+                   for kind, images in groups.items()}
         await context.close()
     return results, info
 
@@ -167,7 +169,8 @@ def render(rows: dict[str, dict], info: dict, model_note: str | None, command: s
         "# The \"may not be a brain MRI\" rule and the \"uncertain\" flag, measured",
         "",
         f"`{command}` on {time.strftime('%Y-%m-%d %H:%M')}, in headless Chromium through `window.classifier` "
-        f"(backend {info['backend']}, model version `{info['version']}`" + (f": {model_note}" if model_note else "") + ").",
+        f"(backend {info['backend']}, model version `{info['version']}`"
+        + (f": {model_note}" if model_note else "") + ").",
         "",
         "The rule (frontend/js/results.js, `RELIABILITY`): the page gives **no verdict** (result level `not-mri`, "
         "its reasons instead) when the input does not look like a brain MRI slice: mean RGB chroma above 12 "
@@ -194,7 +197,8 @@ def render(rows: dict[str, dict], info: dict, model_note: str | None, command: s
         caught_any = sum(s["flagged"] for s in other) / max(1, sum(s["images"] - s["errors"] for s in other))
         lines += [
             "",
-            f"No verdict on {100 * false_alarm:.1f} % of real MRI slices (false alarms) and on {100 * caught:.0f} % of the "
+            f"No verdict on {100 * false_alarm:.1f} % of real MRI slices (false alarms) and on "
+            f"{100 * caught:.0f} % of the "
             f"non-MRI images ({100 * caught_any:.0f} % of them withheld or flagged uncertain).",
         ]
     lines += [
@@ -214,8 +218,10 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="model folder to serve at /model/ (default: frontend/model/)")
     parser.add_argument("--per-kind", type=int, default=30, help="generated images of each kind (default 30)")
     parser.add_argument("--mri-per-set", type=int, default=150, help="real slices from each data set (default 150)")
-    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "ood-rule.md", help="where to write the report")
-    parser.add_argument("--model-note", help="where the --model came from, for the report (e.g. the run it was trained in)")
+    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "ood-rule.md",
+                        help="where to write the report")
+    parser.add_argument("--model-note",
+                        help="where the --model came from, for the report (e.g. the run it was trained in)")
     args = parser.parse_args()
 
     model_dir = (args.model or ROOT / "frontend" / "model").resolve()

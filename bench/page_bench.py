@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 from playwright.async_api import Error as PlaywrightError
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from bench.browser import chromium, classify_bytes, explain_bytes, open_page, transferred_bytes
 from bench.static_server import make_server, serve_in_thread
 from testbed.browser import CHROMIUM
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DATA = ROOT.parent / "shared" / "data" / "brain-mri-4class"
 BACKENDS = ("wasm", "webgl", "cpu")
@@ -38,7 +38,8 @@ TARGETS = {"wasm_p50_ms": 10.0, "ready_ms": 1000.0, "transfer_bytes": 3_000_000}
 def sample_images(count: int) -> tuple[list[tuple[str, bytes]], str]:
     """Real MRI slices when ../shared/data is there, else generated brain-like images."""
     if DATA.is_dir():
-        files = sorted(p for folder in sorted(DATA.iterdir()) if folder.is_dir() for p in sorted(folder.iterdir())[:count])
+        files = sorted(p for folder in sorted(DATA.iterdir()) if folder.is_dir()
+                       for p in sorted(folder.iterdir())[:count])
         files = files[:: max(1, len(files) // count)][:count]
         return [(p.name, p.read_bytes()) for p in files], f"{len(files)} real slices from {DATA.name}"
     from PIL import Image
@@ -166,7 +167,8 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
         "# The page in headless Chromium",
         "",
         f"`{command}` on {env['date']}: {env['chromium']}, {env['cpus']} CPUs ({env['machine']}), load average "
-        f"{env['load'][0]:.1f} / {env['load'][1]:.1f} / {env['load'][2]:.1f} at the start (other jobs share these cores; "
+        f"{env['load'][0]:.1f} / {env['load'][1]:.1f} / {env['load'][2]:.1f} at the start (other jobs share "
+        f"these cores; "
         "figures are medians to damp that).",
         f"Model: `{model['dir']}` ({model['architecture']}, {model['bytes'] / 1024:.0f} KiB of model.json + weights"
         + (f"; {model['note']}" if model["note"] else "") + f"), version `{loads['version']}`. Images: {images}.",
@@ -179,43 +181,54 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
         "| --- | --- | --- | --- |",
     ]
     if wasm:
-        lines.append(f"| wasm, ms per image, p50 (decode + preprocess + model) | <= {TARGETS['wasm_p50_ms']:.0f} (goal 5) | "
+        lines.append(f"| wasm, ms per image, p50 (decode + preprocess + model) | <= "
+                     f"{TARGETS['wasm_p50_ms']:.0f} (goal 5) | "
                      f"{wasm['total_p50']:.1f} | {verdict(wasm['total_p50'] <= TARGETS['wasm_p50_ms'])} |")
         lines.append(f"| wasm, model only, p50 | | {wasm['inference_p50']:.2f} | |")
     lines += [
         f"| navigation to ready (model loaded and warmed up), first visit, median of {len(loads['cold_ready_ms'])} | "
         f"<= {TARGETS['ready_ms']:.0f} ms | {ready:.0f} ms (fastest {min(loads['cold_ready_ms']):.0f}) | "
         f"{verdict(ready <= TARGETS['ready_ms'])} |",
-        f"| navigation to ready, reload (service worker cache), median | | {statistics.median(loads['warm_ready_ms']):.0f} ms | |",
+        f"| navigation to ready, reload (service worker cache), median | | "
+        f"{statistics.median(loads['warm_ready_ms']):.0f} ms | |",
         f"| bytes transferred by a first visit until ready (page and worker requests), median | <= 3 MB | "
-        f"{statistics.median(loads['page_bytes']) / 1e6:.2f} MB | {verdict(statistics.median(loads['page_bytes']) <= TARGETS['transfer_bytes'])} |",
+        f"{statistics.median(loads['page_bytes']) / 1e6:.2f} MB | "
+        f"{verdict(statistics.median(loads['page_bytes']) <= TARGETS['transfer_bytes'])} |",
         f"| bytes sent by the server for a whole first visit, including the service worker's offline copy | <= 3 MB | "
         f"{total / 1e6:.2f} MB | {verdict(total <= TARGETS['transfer_bytes'])} |",
         f"| bytes sent for a reload (service worker revalidating its copy), median | | "
         f"{statistics.median(loads['warm_bytes']) / 1e6:.2f} MB | |",
     ]
     if wasm:
-        leak_free = all(r["tensors_after"] == r["tensors_before"] and r["tensors_after_explain"] == r["tensors_before"] for r in rows)
-        counts = ", ".join(f"{r['backend']} {r['tensors_before']} -> {r['tensors_after']} -> {r['tensors_after_explain']}"
+        leak_free = all(r["tensors_after"] == r["tensors_before"] and r["tensors_after_explain"] == r["tensors_before"]
+                        for r in rows)
+        counts = ", ".join(f"{r['backend']} {r['tensors_before']} -> {r['tensors_after']} -> "
+                           f"{r['tensors_after_explain']}"
                            for r in rows)
-        lines.append(f"| tf.memory().numTensors before -> after {wasm['runs']} classifications -> after 3 explanations | "
+        lines.append(f"| tf.memory().numTensors before -> after {wasm['runs']} classifications -> after 3 "
+                     f"explanations | "
                      f"unchanged | {counts} | {verdict(leak_free)} |")
     lines += [
         "",
         "## Per backend",
         "",
-        "Each backend forced with `?backend=`, in a fresh context; ms measured in the worker (`result.ms`, what the page "
+        "Each backend forced with `?backend=`, in a fresh context; ms measured in the worker (`result.ms`, "
+        "what the page "
         "shows), except the round trip, measured by the page around `window.classifier.classify`.",
         "",
-        "| backend | runs on | ready (ms) | ms/image p50 | p90 | model only p50 | decode p50 | round trip p50 | explanation (225 passes) p50 |",
+        "| backend | runs on | ready (ms) | ms/image p50 | p90 | model only p50 | decode p50 | round trip p50 | "
+        "explanation (225 passes) p50 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         detail = r["detail"]
         runs_on = (f"SIMD {'yes' if detail.get('simd') else 'no'}, {detail.get('threads')} thread(s)"
-                   if r["backend"] == "wasm" else "software WebGL (no GPU here)" if r["backend"] == "webgl" else "JavaScript")
-        lines.append(f"| {r['backend']} | {runs_on} | {r['ready_ms']:.0f} | {r['total_p50']:.1f} | {r['total_p90']:.1f} | "
-                     f"{r['inference_p50']:.2f} | {r['decode_p50']:.2f} | {r['round_trip_p50']:.1f} | {r['explain_ms_p50']:.0f} ms |")
+                   if r["backend"] == "wasm" else
+                   "software WebGL (no GPU here)" if r["backend"] == "webgl" else "JavaScript")
+        lines.append(f"| {r['backend']} | {runs_on} | {r['ready_ms']:.0f} | {r['total_p50']:.1f} | "
+                     f"{r['total_p90']:.1f} | "
+                     f"{r['inference_p50']:.2f} | {r['decode_p50']:.2f} | {r['round_trip_p50']:.1f} | "
+                     f"{r['explain_ms_p50']:.0f} ms |")
     lines += [
         "",
         "Notes:",
@@ -239,7 +252,8 @@ async def run(args) -> str:
     env = environment()
     async with chromium() as browser:
         loads = await measure_loads(browser, base, server, args.loads)
-        rows = [await measure_backend(browser, base, backend, images, args.runs if backend != "cpu" else min(args.runs, 100))
+        rows = [await measure_backend(browser, base, backend, images,
+                                      args.runs if backend != "cpu" else min(args.runs, 100))
                 for backend in args.backends]
     server.shutdown()
     command = "python -m bench.page_bench" + (f" --model {args.model}" if args.model else "")
@@ -253,7 +267,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="classifications per backend (default 100)")
     parser.add_argument("--loads", type=int, default=5, help="cold and warm page loads to time (default 5)")
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), help="backends to measure")
-    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench-page.md", help="where to write the report")
+    parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench-page.md",
+                        help="where to write the report")
     args = parser.parse_args()
     report = asyncio.run(run(args))
     args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -205,7 +205,8 @@ def render(run: dict) -> str:
         f"<= 10 (goal 5) | {verdict(wasm['total_p50'] <= 10)} |",
         f"| native Keras, ms/image p50 (mri.images decode + preprocess, then the model as a tf.function) | "
         f"{p50(native_total):.2f} | | |",
-        f"| **page / native**, whole image | **{ratio_total:.2f}x** | <= {RATIO_GOAL}x | {verdict(ratio_total <= RATIO_GOAL)} |",
+        f"| **page / native**, whole image | **{ratio_total:.2f}x** | <= {RATIO_GOAL}x | "
+        f"{verdict(ratio_total <= RATIO_GOAL)} |",
         f"| page / native, model only (wasm {wasm['inference_p50']:.2f} ms vs tf.function "
         f"{p50(native['compiled']):.2f} ms) | {ratio_model:.2f}x | | |",
         f"| page, navigation to ready, first visit (median) | {ready:.0f} ms | <= 1000 ms | {verdict(ready <= 1000)} |",
@@ -256,8 +257,10 @@ def render(run: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=20, help="distinct images for the page and native Keras (default 20)")
-    parser.add_argument("--runs", type=int, default=100, help="classifications per page backend and native mode (default 100)")
+    parser.add_argument("--images", type=int, default=20,
+                        help="distinct images for the page and native Keras (default 20)")
+    parser.add_argument("--runs", type=int, default=100,
+                        help="classifications per page backend and native mode (default 100)")
     parser.add_argument("--loads", type=int, default=5, help="cold and warm page loads to time (default 5)")
     parser.add_argument("--api-requests", type=int, default=api_bench.REQUESTS,
                         help=f"measured API requests (default {api_bench.REQUESTS})")
@@ -294,7 +297,8 @@ def main() -> None:
                                          run["page"]["loads"], run["page"]["backends"], "python -m bench.run_all")
     run["api_text"] = api_bench.report(run["api"])
     if run.get("volume"):
-        run["volume_text"] = volume_bench.render(run["volume"], volume_bench.DEFAULT_VOLUME, "python -m bench.volume_bench")
+        run["volume_text"] = volume_bench.render(run["volume"], volume_bench.DEFAULT_VOLUME,
+                                                 "python -m bench.volume_bench")
     text = render(run)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text)

@@ -74,7 +74,8 @@ def main(argv=None) -> int:
                  f"skull augmentation {'on' if s.skull else 'off'}, sampling `{s.sampling}`, paste share "
                  f"{s.paste_share}, outline weight {s.outline_weight:g}; {len(x_train)} training images of "
                  f"{len(args.data)} collections. Machine: "
-                 f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; {args.steps} batches a figure; "
+                 f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; {args.steps} "
+                 f"batches a figure; "
                  f"load average {os.getloadavg()[0]:.1f} when it ended (above the core count, other work shared them).",
                  "", "| part | images / s |", "|---|---:|"]
         lines += [f"| {name} | {value:.0f} |" for name, value in rows]

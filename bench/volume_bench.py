@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-
 from bench.browser import chromium, open_page
 from bench.static_server import make_server, serve_in_thread
 
-DEFAULT_VOLUME = ROOT.parent / "shared" / "data" / "volumes" / "brats2018" / "Brats18_2013_11_1" / "Brats18_2013_11_1_flair.nii.gz"
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_VOLUME = (ROOT.parent / "shared" / "data" / "volumes" / "brats2018" / "Brats18_2013_11_1"
+                  / "Brats18_2013_11_1_flair.nii.gz")
 GOAL_MS = 2500  # the goal: read + classified in the page in <= 2.5 s
 AGREEMENT = 1e-4  # |page - Keras| per probability, top-1 identical
 
@@ -91,12 +92,15 @@ def summary_rows(run: dict) -> list[str]:
     agreed = a["same_slices"] and a["max_diff"] <= AGREEMENT and a["same_top1"] == a["n"]
     verdict = lambda ok: "met" if ok else "**missed**"  # noqa: E731
     return [
-        f"| page, wasm, a 240×240×155 NIfTI volume read + classified ({run['summary']['classified']} slices with head), "
+        f"| page, wasm, a 240×240×155 NIfTI volume read + classified ({run['summary']['classified']} slices "
+        f"with head), "
         f"p50 of {len(run['times'])} | {ms / 1000:.2f} s | <= {GOAL_MS / 1000:.1f} s | {verdict(ms <= GOAL_MS)} |",
         f"| page vs Keras on that volume's slices, max abs probability difference | "
         f"{a['max_diff']:.1e}, same top-1 on {a['same_top1']} of {a['n']} | <= {AGREEMENT:.0e} | {verdict(agreed)} |"
-        if a["same_slices"] else "| page vs Keras on that volume's slices | the page classified other slices | | **missed** |",
-        f"| tensors after classifying the volume {len(run['times']) + 1} times | {run['after']} (before: {run['before']}) | "
+        if a["same_slices"] else "| page vs Keras on that volume's slices | the page classified other slices | | "
+                                 "**missed** |",
+        f"| tensors after classifying the volume {len(run['times']) + 1} times | {run['after']} (before: "
+        f"{run['before']}) | "
         f"unchanged | {verdict(run['after'] == run['before'])} |",
     ]
 
@@ -107,7 +111,8 @@ def render(run: dict, volume: Path, command: str) -> str:
     return "\n".join([
         "# A whole scan in the page",
         "",
-        f"`{command}`: `{volume.name}` ({volume.stat().st_size / 1e6:.1f} MB gzipped), {len(times)} measured runs after "
+        f"`{command}`: `{volume.name}` ({volume.stat().st_size / 1e6:.1f} MB gzipped), {len(times)} "
+        f"measured runs after "
         f"one unmeasured; backend {b['backend']} (SIMD {b['simd']}, {b['threads']} thread(s)); {os.cpu_count()} cores, "
         f"load average after the run {', '.join(f'{x:.1f}' for x in run['load'])} (other jobs slow this figure).",
         "",
@@ -115,10 +120,11 @@ def render(run: dict, volume: Path, command: str) -> str:
         "| --- | --- | --- | --- |",
         *summary_rows(run),
         "",
-        f"Per run (ms, classifyScan's own figure / round trip from the page): "
+        "Per run (ms, classifyScan's own figure / round trip from the page): "
         + ", ".join(f"{t['ms']:.0f} / {t['roundTrip']:.0f}" for t in times) + ". Of which reading the volume "
         f"(gunzip, header, orientation, scaling) p50 {statistics.median(t['read'] for t in times):.0f} ms, classifying "
-        f"its slices (head rule, resize, model in batches of 16) p50 {statistics.median(t['classify'] for t in times):.0f} ms.",
+        f"its slices (head rule, resize, model in batches of 16) p50 "
+        f"{statistics.median(t['classify'] for t in times):.0f} ms.",
         "",
     ])
 

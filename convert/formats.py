@@ -124,12 +124,13 @@ def render(model_path: Path, measured: Measurement, source: str, command: str, t
     note = metadata.get("training", {}).get("note") if isinstance(metadata.get("training"), dict) else None
     if note:
         lines.append(f"- Training note: {note}.")
+    labelled = sum(label is not None for label in inputs.labels)
     lines += [
-        f"- Inputs: {inputs.real} real images from {source}, {sum(l is not None for l in inputs.labels)} of them "
+        f"- Inputs: {inputs.real} real images from {source}, {labelled} of them "
         f"with a label the model knows; then {len(inputs.names) - inputs.real} synthetic ones (black, white, "
         "gradients, checkerboard, disc, noise).",
         f"- Keras accuracy on the labelled images: {_percent(keras_accuracy)}. One image is "
-        f"{100 / max(1, sum(l is not None for l in inputs.labels)):.2g} points.",
+        f"{100 / max(1, labelled):.2g} points.",
         f"- Runtime: TF.js {rows[0].parity.tfjs_version if rows else '?'}, {rows[0].parity.backend if rows else '?'} "
         "backend in Node, one image per call as the page runs it.",
         "",
@@ -165,7 +166,8 @@ def render(model_path: Path, measured: Measurement, source: str, command: str, t
               "| weights | max abs Δp | min top-1 agreement | max accuracy drop |", "| --- | ---: | ---: | ---: |"]
     for name, limits in LIMITS.items():
         drop = "–" if limits.max_accuracy_drop is None else _points(limits.max_accuracy_drop)
-        lines.append(f"| {WEIGHT_FORMATS[name]} | {limits.max_prob_diff:g} | {limits.min_top1_agreement:.0%} | {drop} |")
+        lines.append(f"| {WEIGHT_FORMATS[name]} | {limits.max_prob_diff:g} | "
+                     f"{limits.min_top1_agreement:.0%} | {drop} |")
     lines += ["", "float32 must match Keras to 1e-5 with the same top-1 on every input: the arithmetic is the "
               "same up to summation order, so anything more is a conversion bug or a TF.js kernel that computes "
               "differently (the cpu cross-check tells which). Quantised weights move "

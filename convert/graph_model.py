@@ -149,7 +149,8 @@ def read_graph_model(directory: Path, quantization: str) -> GraphModel:
         raise ConversionError(f"{directory / 'model.json'} is a {spec.get('format')!r}, not a graph model.")
     inputs, outputs = spec["signature"]["inputs"], spec["signature"]["outputs"]
     if len(inputs) != 1 or len(outputs) != 1:
-        raise ConversionError(f"{directory / 'model.json'} has {len(inputs)} inputs and {len(outputs)} outputs; expected one of each.")
+        raise ConversionError(f"{directory / 'model.json'} has {len(inputs)} inputs and {len(outputs)} outputs; "
+                              f"expected one of each.")
     (input_name, input_spec), = inputs.items()
     (output_key, output_spec), = outputs.items()
     shards = [path for group in spec["weightsManifest"] for path in group["paths"]]

@@ -20,8 +20,14 @@ import keras
 import tensorflow as tf
 
 from convert import WEIGHT_FORMATS, ConversionError, ParityError
-from convert.graph_model import GraphModel, export_graph_model, load_keras_model, strip_augmentation
-from convert.graph_model import read_graph_model, tensorflowjs_version
+from convert.graph_model import (
+    GraphModel,
+    export_graph_model,
+    load_keras_model,
+    read_graph_model,
+    strip_augmentation,
+    tensorflowjs_version,
+)
 from convert.parity import LIMITS, Limits, Parity, check_inputs, keras_probabilities, measure_parity, wasm_diagnosis
 from convert.samples import REPO, LabelledImage
 from mri.contract import ContractError

@@ -89,7 +89,8 @@ def tumor_threshold(metadata: Metadata) -> float:
     decision = metadata.document.get("decision")
     decision = decision if isinstance(decision, dict) else {}
     tumour, possible = decision.get("tumor_threshold"), decision.get("possible_threshold")
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (tumour, possible))
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                  for v in (tumour, possible))
     return float(tumour) if numbers and 0 < possible <= tumour < 1 else DEFAULT_TUMOR_THRESHOLD
 
 

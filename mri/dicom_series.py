@@ -119,7 +119,8 @@ def order_frames(frames: list[Frame], label: str) -> tuple[list[Frame], np.ndarr
                           "(one folder per series) at a time.")
     shapes = {f.pixels.shape for f in frames}
     if len(shapes) > 1:
-        raise VolumeError(f"{label} has slices of different sizes ({', '.join(sorted('x'.join(map(str, s)) for s in shapes))}); "
+        sizes = ", ".join(sorted("x".join(map(str, s)) for s in shapes))
+        raise VolumeError(f"{label} has slices of different sizes ({sizes}); "
                           "it is not one series.")
     if len(frames) < 2:
         raise VolumeError(f"{label} is a single slice, not a series; classify it as an image instead.")
@@ -149,7 +150,8 @@ def _distinct(values) -> bool:
 def _slice_order(frames: list[Frame], normal: np.ndarray, label: str) -> tuple[list[int], float, list[str]]:
     """The frames' order, the slice spacing and notes: by position along the normal, else (when
     positions repeat or are missing) SliceLocation, else InstanceNumber; a gap is said, not refused."""
-    keys = [("position", "ImagePositionPatient", [None if f.position is None else float(f.position @ normal) for f in frames]),
+    keys = [("position", "ImagePositionPatient",
+             [None if f.position is None else float(f.position @ normal) for f in frames]),
             ("location", "SliceLocation", [f.location for f in frames]),
             ("instance", "InstanceNumber", [f.instance for f in frames])]
     present = [(kind, tag, values) for kind, tag, values in keys if all(v is not None for v in values)]

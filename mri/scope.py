@@ -131,7 +131,8 @@ def header_of(ds) -> dict:
         value = ds.get(keyword)
         if value is None:
             return []
-        return [str(v) for v in value] if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else [str(value)]
+        several = isinstance(value, (list, tuple, pydicom.multival.MultiValue))
+        return [str(v) for v in value] if several else [str(value)]
 
     orientation = ds.get("ImageOrientationPatient")
     shared = ds.get("SharedFunctionalGroupsSequence")

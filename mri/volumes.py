@@ -113,7 +113,8 @@ def inflate(data: bytes, name: str, limit: int = MAX_INFLATED_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def load_nifti(data: bytes, name: str = "volume", max_voxels: int = MAX_VOXELS) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def load_nifti(data: bytes, name: str = "volume",
+               max_voxels: int = MAX_VOXELS) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """NIfTI bytes -> (float64 voxels [i, j, k], its 4x4 voxel-to-RAS affine, notes)."""
     raw = inflate(data, name, inflate_limit(max_voxels)) if is_gzip(data) else data
     version = nifti_version(raw)

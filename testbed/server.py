@@ -69,7 +69,8 @@ def start_gunicorn(settings: dict[str, str | None] | None = None, server_class: 
             env[name] = value
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "site" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "gunicorn", "-c", str(REPO / "site" / "gunicorn.conf.py"), "--bind",
+         f"127.0.0.1:{port}"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     server = server_class(f"http://127.0.0.1:{port}/", process)
     # The access log goes to stdout, the error log to stderr: both are drained so gunicorn never blocks.

@@ -41,7 +41,7 @@ def real_t2_slice() -> np.ndarray:
     """A BraTS T2 axial slice, uint16 [rows, columns], or skip."""
     patients = brats_patients()
     if not patients:
-        pytest.skip(f"real BraTS volumes not found beside the repository (MRI_DATA_DIR); "
+        pytest.skip("real BraTS volumes not found beside the repository (MRI_DATA_DIR); "
                     "the compressed-DICOM tests encode a real slice")
     import nibabel as nib
 

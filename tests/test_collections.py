@@ -9,8 +9,17 @@ import pytest
 from PIL import Image
 
 from tests.conftest import blob_image, real_data
-from training.data import (TRAIN_ONLY_PATIENTS, Record, group_near_duplicates, load_images, patient_of,
-                           sampling_weights, scan_folders, sequence_of, split_by_groups)
+from training.data import (
+    TRAIN_ONLY_PATIENTS,
+    Record,
+    group_near_duplicates,
+    load_images,
+    patient_of,
+    sampling_weights,
+    scan_folders,
+    sequence_of,
+    split_by_groups,
+)
 
 BRATS_PATIENTS = ["Brats18_2013_11_1", "Brats18_CBICA_AAB_1", "Brats18_TCIA01_201_1", "Brats18_TCIA02_370_1",
                   "Brats18_TCIA03_265_1", "Brats18_CBICA_ABM_1", "Brats18_2013_23_1", "Brats18_TCIA01_425_1",
@@ -128,6 +137,7 @@ def _head(size=64, skull=True):
                                   "strip_skull", "add_skull", "random_background"])
 def test_every_augmentation_keeps_shape_and_range(name):
     import tensorflow as tf
+
     from training import augment
 
     fn = getattr(augment, name)
@@ -140,17 +150,20 @@ def test_every_augmentation_keeps_shape_and_range(name):
                                   "random_intensity_curve"])
 def test_intensity_augmentations_keep_black_background_black(name):
     import tensorflow as tf
+
     from training import augment
 
     image = _head()
     for s in range(5):
-        args = (tf.constant(image),) if name == "invert_contrast" else (tf.constant(image), tf.constant([s, 2], tf.int64))
+        args = (tf.constant(image),) if name == "invert_contrast" else (tf.constant(image),
+                                                                        tf.constant([s, 2], tf.int64))
         out = getattr(augment, name)(*args).numpy()
         assert np.all(out[image == 0] == 0)
 
 
 def test_contrast_inversion_makes_bright_tissue_darker_than_dark_tissue():
     import tensorflow as tf
+
     from training.augment import invert_contrast
 
     image = _head(skull=False)
@@ -160,6 +173,7 @@ def test_contrast_inversion_makes_bright_tissue_darker_than_dark_tissue():
 
 def test_tissue_intensities_can_swap_two_tissues():
     import tensorflow as tf
+
     from training.augment import random_tissue_intensities
 
     image = _head(skull=False)
@@ -171,6 +185,7 @@ def test_tissue_intensities_can_swap_two_tissues():
 
 def test_skull_strip_removes_the_rim_and_leaves_the_brain_unchanged():
     import tensorflow as tf
+
     from training.augment import strip_skull
 
     image = _head(128, skull=True)
@@ -185,6 +200,7 @@ def test_skull_strip_removes_the_rim_and_leaves_the_brain_unchanged():
 
 def test_added_skull_surrounds_a_stripped_head_and_leaves_it_unchanged():
     import tensorflow as tf
+
     from training.augment import add_skull, head_mask
 
     image = _head(skull=False)
@@ -197,6 +213,7 @@ def test_added_skull_surrounds_a_stripped_head_and_leaves_it_unchanged():
 
 def test_head_mask_fills_dark_holes_inside_the_head():
     import tensorflow as tf
+
     from training.augment import head_mask
 
     image = _head(skull=False)
@@ -208,8 +225,8 @@ def test_head_mask_fills_dark_holes_inside_the_head():
 # ------------------------------------------------------------------ leave one collection out
 
 def test_each_loco_fold_trains_without_its_collection_and_judges_all_of_it(image_folder, tmp_path):
-    from training.loco.__main__ import main
     from training.data import prepare_data
+    from training.loco.__main__ import main
 
     a = image_folder(per_class=10, size=32, seed=1, name="coll-a")
     b = image_folder(per_class=10, size=32, seed=2, name="coll-b")

@@ -11,9 +11,9 @@ import struct
 import numpy as np
 import pydicom
 import pytest
-
 from compressed_samples import ENCODERS, LOSSLESS, compress, real_t2_slice, source_for, uncompressed_dicom
 from page_jobs import read_floats, run_page_job
+
 from mri.dicom import DicomDecodeError, decode_dicom
 from mri.images import MAX_PIXELS, ImageDecodeError, decode_image
 
@@ -72,7 +72,8 @@ def test_the_page_hands_jpeg_baseline_to_the_browser_and_refuses_12_bit_extended
         if expected == "jpeg":
             assert run_page_job(tmp_path, task="dicom", file=str(path), out=str(tmp_path / "o.f32")) == {"jpeg": True}
         else:
-            with pytest.raises(AssertionError, match=r"j\.dcm: its DICOM image is compressed as JPEG extended, with 12-bit"):
+            with pytest.raises(AssertionError,
+                               match=r"j\.dcm: its DICOM image is compressed as JPEG extended, with 12-bit"):
                 run_page_job(tmp_path, task="dicom", file=str(path), out=str(tmp_path / "o.f32"))
 
 

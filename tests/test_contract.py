@@ -11,9 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from mri.contract import (
+    DEFAULT_TUMOR_THRESHOLD,
+    ContractError,
+    answer,
+    check_metadata,
+    metadata_problems,
+    read_metadata,
+    tumor_threshold,
+)
 from tests.conftest import REPO
-from mri.contract import (DEFAULT_TUMOR_THRESHOLD, ContractError, answer, check_metadata, metadata_problems, read_metadata,
-                          tumor_threshold)
 
 FIXTURES = REPO / "tests" / "fixtures" / "metadata"
 VERDICTS = json.loads((FIXTURES / "verdicts.json").read_text())

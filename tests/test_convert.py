@@ -22,8 +22,8 @@ from convert.parity import LIMITS, NPM_PACKAGES, Parity, check_inputs, keras_pro
 from convert.pipeline import convert_model
 from convert.report import build_parser as build_report_parser
 from convert.samples import choose, images_from_folder, images_from_split
-from tests.conftest import REPO, real_data
 from mri.layers import PerImageStandardization
+from tests.conftest import REPO, real_data
 from training.models import create_model, list_models
 
 SIZE = 32
@@ -230,7 +230,8 @@ def test_missing_model_file_is_a_clear_error(tmp_path):
 
 
 def test_command_line_reports_a_missing_file_without_a_traceback(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "convert", "--model", str(tmp_path / "nope.h5"), "--out", str(tmp_path)],
+    run = subprocess.run([sys.executable, "-m", "convert", "--model", str(tmp_path / "nope.h5"), "--out",
+                          str(tmp_path)],
                          capture_output=True, text=True, cwd=REPO)
     assert run.returncode == 1
     assert "nope.h5 does not exist" in run.stderr and "Traceback" not in run.stderr
@@ -294,7 +295,8 @@ def a_row(quantization: str, **parity_fields) -> Row:
                   top1_agreement=1.0, top1_disagreements=[], keras_accuracy=90.0, tfjs_accuracy=90.0,
                   keras_outputs_vary=True)
     parity = Parity(**{**fields, **parity_fields})
-    return Row(quantization, 1000 if quantization == "none" else 520, 900, 1.0, parity, parity.failures(LIMITS[quantization]))
+    return Row(quantization, 1000 if quantization == "none" else 520, 900, 1.0, parity,
+               parity.failures(LIMITS[quantization]))
 
 
 @pytest.mark.parametrize("float16, expected, reason", [

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-
 from page_jobs import read_floats, require_node, run_page_job, write_floats
+
 from training.explain import __main__ as explain
 from training.explain import occlusion
 
@@ -57,7 +57,8 @@ def _location_sensitive_model(size: int):
     x = keras.layers.Rescaling(1 / 255)(inputs)
     x = keras.layers.Conv2D(4, 5, strides=2, activation="relu")(x)
     x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(3, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=0.5))(x)
+    outputs = keras.layers.Dense(3, activation="softmax",
+                                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.5))(x)
     return keras.Model(inputs, outputs)
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = {"mri": REPO / "mri", "training": REPO / "training", "convert": REPO / "convert", "mri_site": REPO / "site" / "mri_site"}
+PACKAGES = {"mri": REPO / "mri", "training": REPO / "training", "convert": REPO / "convert",
+            "mri_site": REPO / "site" / "mri_site"}
 SCRIPTS = {"bench": REPO / "bench", "tests": REPO / "tests", "testbed": REPO / "testbed"}
 # `python -m <command>`: each only parses its flags and calls the library below it.
 COMMANDS = {"training.train", "training.compare", "training.loco.__main__", "training.operating_points.__main__",
@@ -45,7 +46,8 @@ def imports_of(name: str, path: Path) -> list[tuple[str, list[str], ast.AST]]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
             found.append((base, [alias.name for alias in node.names], node))
     return found
 
@@ -121,7 +123,8 @@ def test_no_private_name_is_used_outside_its_module():
                 if f"{module}.{alias.name}" in MODULES or isinstance(node, ast.Import):
                     project_aliases.add(alias.asname or alias.name.split(".")[0])
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in project_aliases
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in project_aliases
                     and node.attr.startswith("_") and not node.attr.endswith("__")):
                 wrong.append(f"{path.relative_to(REPO)}:{node.lineno} uses {node.value.id}.{node.attr}")
     assert not wrong

@@ -29,7 +29,8 @@ def edit_json(path: Path, change) -> None:
 
 def test_the_readme_card_is_what_the_committed_files_give():
     readme = (REPO / "README.md").read_text()
-    expected = model_card.replace_card(readme, model_card.render_card(model_card.read_sources(REPO)), REPO / "README.md")
+    expected = model_card.replace_card(readme, model_card.render_card(model_card.read_sources(REPO)),
+                                       REPO / "README.md")
     assert readme == expected, "README.md's model card is stale: run python -m training.model_card"
 
 

@@ -43,7 +43,8 @@ def test_the_target_is_cropped_as_the_classifier_crops_its_image():
     mask[0, 24:32, 24:32] = 1
     image[0, 24:32, 24:32] = 250.0
     cropped_image = CropToBrain()(tf.constant(image)).numpy()
-    expected = tf.image.resize((cropped_image >= 200).astype(np.float32), [OUTLINE_SIZE, OUTLINE_SIZE], method="area").numpy()
+    expected = tf.image.resize((cropped_image >= 200).astype(np.float32), [OUTLINE_SIZE, OUTLINE_SIZE],
+                               method="area").numpy()
     target = CropMaskLikeImage()([tf.constant(image), tf.constant(mask)]).numpy()
     assert target.shape == (1, OUTLINE_SIZE, OUTLINE_SIZE, 1)
     assert np.abs((target >= 0.5).astype(float) - (expected >= 0.5)).mean() < 0.01

@@ -6,8 +6,8 @@ import io
 
 import numpy as np
 import pytest
-
 from page_jobs import read_floats, run_page_job, write_floats
+
 from mri.dicom import decode_dicom
 from mri.images import to_model_input
 

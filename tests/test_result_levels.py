@@ -1,13 +1,18 @@
 """The page's result levels as training.operating_points chooses and records them (the library:
-training.operating_points.thresholds): the middle band's lower cut-off from the validation tumours the upper one misses, what the band
-holds, and metadata.json's "decision" written without touching anything else."""
+training.operating_points.thresholds): the middle band's lower cut-off from the validation tumours
+the upper one misses, what the band holds, and metadata.json's "decision" written without touching anything else."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
 
-from training.operating_points.thresholds import TUMOR_THRESHOLD, band_counts, threshold_for_missed_share, write_decision
+from training.operating_points.thresholds import (
+    TUMOR_THRESHOLD,
+    band_counts,
+    threshold_for_missed_share,
+    write_decision,
+)
 
 
 def test_the_middle_band_holds_the_asked_share_of_missed_tumours():

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from page_jobs import run_page_job
+
 from mri.scope import judge, judge_dicom, judge_series
 
 CASES = json.loads((Path(__file__).parent / "fixtures" / "scope" / "cases.json").read_text())["cases"]
@@ -43,8 +43,8 @@ def test_a_series_is_judged_as_a_whole():
 
 
 def test_judged_from_a_real_dicom_header():
-    from compressed_samples import uncompressed_dicom
     import numpy as np
+    from compressed_samples import uncompressed_dicom
 
     data = uncompressed_dicom(np.zeros((8, 8), np.uint16), ImageType=["DERIVED", "PRIMARY", "DIFFUSION", "ADC"],
                               SeriesDescription="ep2d_diff_ADC", ImageOrientationPatient=[1, 0, 0, 0, 1, 0])

@@ -138,7 +138,7 @@ def dicom_bytes(pixels: bool = True, rows: int = 64, columns: int = 64,
     """A small MR DICOM file with a patient name that must never be echoed or logged."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.encaps import encapsulate
-    from pydicom.uid import MRImageStorage, ExplicitVRLittleEndian, RLELossless, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, RLELossless, generate_uid
 
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = MRImageStorage

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import real_data
-from tests.test_site import (LABELS, METADATA, assert_error, client, django_test_environment,  # noqa: F401
-                             keras_model, site, upload)
+from tests.test_site import LABELS, METADATA, assert_error, client, django_test_environment, keras_model, site, upload  # noqa: F401
 from tests.test_volumes import expected_slices, header_with_dims
 from tests.volume_samples import brats_path, brats_patients, head_phantom, nifti_bytes
 

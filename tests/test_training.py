@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, blob_image, real_data
-from training.data import (DataError, group_near_duplicates, load_images, scan_folders, split_by_groups)
 from mri.images import ImageDecodeError, decode_image, load_model_input
+from tests.conftest import REPO, blob_image, real_data
+from training.data import DataError, group_near_duplicates, load_images, scan_folders, split_by_groups
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -141,7 +141,8 @@ def test_slices_of_one_patient_share_a_group(tmp_path):
     for label in ("glioma", "notumor"):
         (tmp_path / "lgg" / label).mkdir(parents=True)
     for i in range(4):  # very different images, same patient
-        Image.fromarray(blob_image(rng, 64, i % 2 == 0)[::-1] if i % 2 else rng.integers(0, 255, (64, 64), dtype=np.uint8)
+        Image.fromarray(blob_image(rng, 64, i % 2 == 0)[::-1] if i % 2
+                        else rng.integers(0, 255, (64, 64), dtype=np.uint8)
                         ).save(tmp_path / "lgg" / ("glioma" if i % 2 else "notumor") / f"TCGA_CS_4941_19960909_{i}.png")
     records = scan_folders([tmp_path / "lgg"])
     _, thumbs, md5s, kept = load_images(records, 16, 16, 1, cache_dir=None)
@@ -160,6 +161,7 @@ def _run_train(args, env_extra=None):
 
 def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
     import tensorflow as tf
+
     from training.augment import random_intensity_curve
 
     ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])
@@ -174,6 +176,7 @@ def test_intensity_curve_keeps_black_black_and_reorders_tissue_brightness():
 
 def test_dark_tissue_turns_bright_while_background_and_other_levels_stay():
     import tensorflow as tf
+
     from training.sequence_probe.probe import brighten_dark_tissue
 
     ramp = tf.reshape(tf.linspace(0.0, 255.0, 256), [16, 16, 1])

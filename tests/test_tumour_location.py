@@ -96,7 +96,9 @@ def test_pasted_draws_come_out_of_the_pipeline_labelled_glioma():
     labels = np.array([0, 1, 1, 1])
     masks = np.zeros((4, 32, 32), np.uint8)
     masks[0, 10:18, 10:18] = 1
-    pastes = lambda order: PastePlan(np.array([1, 2, 3, 1]), np.array([0, -1, 0, -1]))
+    def pastes(order):
+        return PastePlan(np.array([1, 2, 3, 1]), np.array([0, -1, 0, -1]))
+
     ds = make_dataset(pixels, labels, 4, training=True, weights=np.full(4, 0.25), pastes=pastes, masks=masks, glioma=0)
     _, y = next(iter(ds))
     assert y.numpy().tolist() == [0, 1, 0, 1]

@@ -7,13 +7,13 @@ import random
 
 import numpy as np
 import pytest
-
 from page_jobs import run_page_job
+
+from mri.dicom_series import read_series
+from mri.volumes import VolumeError, read_volume
 from tests.conftest import real_data
 from tests.test_volumes import BRATS_LIKE, affines, header_with_dims
 from tests.volume_samples import brats_path, brats_patients, dicom_series, head_phantom, nifti_bytes
-from mri.dicom_series import read_series
-from mri.volumes import VolumeError, read_volume
 
 
 def page_scans(tmp_path, scans: list[list[tuple[str, bytes]]]) -> list[dict]:

@@ -69,7 +69,7 @@ def dicom_series(voxels: np.ndarray, *, spacing=(1.0, 1.0, 1.0), series_uid=None
     InstanceNumber only)."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, EnhancedMRImageStorage, generate_uid
+    from pydicom.uid import EnhancedMRImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
     series_uid = series_uid or generate_uid()
     stored = np.clip(np.round((voxels - intercept) / slope), 0, 65535).astype("<u2")

@@ -21,14 +21,18 @@ from training.settings import add_training_flags, settings_from
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.compare", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="folders of class folders, merged by class name")
-    p.add_argument("--out", required=True, help="folder for one sub-folder per model (model.h5, metadata.json, curves, split.csv)")
+    p.add_argument("--data", nargs="+", required=True, metavar="DIR",
+                   help="folders of class folders, merged by class name")
+    p.add_argument("--out", required=True,
+                   help="folder for one sub-folder per model (model.h5, metadata.json, curves, split.csv)")
     p.add_argument("--models", nargs="+", default=None, metavar="NAME",
                    help="registered models to compare (default: every one training.models registers)")
     p.add_argument("--external", nargs="*", default=[], metavar="DIR",
                    help="folders of a collection absent from --data, to measure tumour detection on unseen sources")
-    p.add_argument("--report", default=None, help="Markdown report path (default: OUT/comparison.md); JSON is written beside it")
-    p.add_argument("--ship", default=None, metavar="DIR", help="copy the winner's model.h5 and metadata.json here (e.g. frontend/model)")
+    p.add_argument("--report", default=None,
+                   help="Markdown report path (default: OUT/comparison.md); JSON is written beside it")
+    p.add_argument("--ship", default=None, metavar="DIR",
+                   help="copy the winner's model.h5 and metadata.json here (e.g. frontend/model)")
     add_training_flags(p, skip=("model", "init_from"))
     return p.parse_args(argv)
 
@@ -64,7 +68,8 @@ def main(argv=None) -> int:
     seconds = time.monotonic() - start
     write_report(results, winner, data, args, seconds, report, figures, "training.compare")
     report.with_suffix(".json").write_text(json.dumps(
-        {"winner": winner["model"], "seconds": round(seconds, 1), "data": args.data, "results": results}, indent=2) + "\n")
+        {"winner": winner["model"], "seconds": round(seconds, 1), "data": args.data,
+         "results": results}, indent=2) + "\n")
     # The split travels with the report so anyone can audit it or evaluate on the same test subset.
     shutil.copy(out / winner["model"] / "split.csv", figures / "split.csv")
     print(f"Winner: {winner['model']}; report {report}")

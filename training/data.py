@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.settings import CACHE_DIR, CHANNELS, IMAGE_SIZE, SEED
 from mri.images import ImageDecodeError, decode_image, resize_bilinear, to_grayscale, to_model_input
+from training.settings import CACHE_DIR, CHANNELS, IMAGE_SIZE, SEED
 
 SUBSETS = ("train", "validation", "test")
 # Two images of one collection are near-duplicates when their 32x32 grayscale thumbnails, each
@@ -432,7 +432,8 @@ def prepare_data(data_dirs: list[str], image_size: int = IMAGE_SIZE, channels: i
         raise ValueError(f"The folders hold classes {missing} that are not among the labels {labels}.")
     pixels, thumbnails, md5s, kept = load_images(records, image_size, image_size, channels, cache_dir)
     groups = group_near_duplicates(kept, thumbnails, md5s)
-    subsets = keep_split(kept, groups, read_split_csv(split_from), seed) if split_from else split_by_groups(kept, groups, seed)
+    subsets = (keep_split(kept, groups, read_split_csv(split_from), seed) if split_from
+               else split_by_groups(kept, groups, seed))
     y = np.array([labels.index(r.label) if r.label in labels else len(labels) for r in kept])
     for name in SUBSETS:
         if name not in subsets:

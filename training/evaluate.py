@@ -13,9 +13,16 @@ from matplotlib.figure import Figure
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, roc_auc_score
 
 from mri.contract import find_no_tumor_label, read_metadata
-from training.data import (NEAR_DUPLICATE_CORRELATION, PreparedData, labels_of, load_images, prepare_data,
-                           scan_folders, thumbnail_similarity)
 from mri.layers import load_model
+from training.data import (
+    NEAR_DUPLICATE_CORRELATION,
+    PreparedData,
+    labels_of,
+    load_images,
+    prepare_data,
+    scan_folders,
+    thumbnail_similarity,
+)
 
 CALIBRATION_BINS = 15
 # Two validation macro-F1 scores closer than this are a tie, broken by file size, then speed.

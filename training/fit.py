@@ -12,14 +12,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training.augment import augment_one
-from training.data import PreparedData, sampling_weights
-from training.settings import DEFAULTS, SEED, TrainingSettings
 from mri.contract import find_no_tumor_label
 from mri.layers import load_model
+from training.augment import augment_one
+from training.data import PreparedData, sampling_weights
 from training.models import create_model
 from training.outline import OutlineLoss, outline_model, outline_training_model
 from training.paste import PastePlan, paste_tumour, plan_pastes
+from training.settings import DEFAULTS, SEED, TrainingSettings
 
 
 def make_dataset(pixels: np.ndarray, labels: np.ndarray, batch_size: int, training: bool, seed: int = SEED,
@@ -181,7 +181,8 @@ def training_pipelines(data: PreparedData, s: TrainingSettings, global_batch: in
     x_val, y_val = data.subset("validation")
     weights = None
     if s.sampling == "balanced":
-        weights = sampling_weights([f"{r.source}/{r.label}" for r, s in zip(data.records, data.subsets) if s == "train"])
+        weights = sampling_weights([f"{r.source}/{r.label}"
+                                    for r, s in zip(data.records, data.subsets) if s == "train"])
     no_tumor = find_no_tumor_label(data.labels)
     notumor = data.labels.index(no_tumor) if no_tumor else 0
     glioma = data.labels.index("glioma") if "glioma" in data.labels else 0
@@ -191,8 +192,9 @@ def training_pipelines(data: PreparedData, s: TrainingSettings, global_batch: in
     if s.paste_share > 0 and no_tumor and "glioma" in data.labels and masks is not None:
         if weights is None:
             weights = np.full(len(y_train), 1.0 / len(y_train))
-        pastes = lambda order: plan_pastes(order, y_train, data.collections("train"), data.sequences("train"),
-                                           masks.sum(axis=(1, 2)), glioma, notumor, s.paste_share, s.seed)
+        def pastes(order):
+            return plan_pastes(order, y_train, data.collections("train"), data.sequences("train"),
+                               masks.sum(axis=(1, 2)), glioma, notumor, s.paste_share, s.seed)
         planned = pastes(np.arange(len(y_train)))
         print(f"Copy-paste: {int((planned.donor >= 0).sum())} of {int((y_train == glioma).sum())} glioma draws an "
               "epoch become tumours pasted into another collection's normal slice.", flush=True)

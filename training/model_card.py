@@ -24,9 +24,11 @@ METADATA = "frontend/model/metadata.json"
 REPORTS = {
     "final": ("reports/final-model.json", "python -m training.train ... --report reports/final-model.md"),
     "loco": ("reports/loco.json", "python -m training.loco ... --report reports/loco.md"),
-    "points": ("reports/operating-points.json", "python -m training.operating_points ... --report reports/operating-points.md"),
+    "points": ("reports/operating-points.json",
+               "python -m training.operating_points ... --report reports/operating-points.md"),
     "comparison": ("reports/comparison.json", "python -m training.compare ... --report reports/comparison.md"),
-    "probe": ("reports/sequence-probe.json", "python -m training.sequence_probe ... --report reports/sequence-probe.md"),
+    "probe": ("reports/sequence-probe.json",
+              "python -m training.sequence_probe ... --report reports/sequence-probe.md"),
 }
 # The project's targets for the shipped model: the card says which are met.
 TARGETS = {"accuracy": 0.95, "macro_f1": 0.95, "sequence_sensitivity": 0.95, "unseen_sensitivity": 0.90,
@@ -100,7 +102,8 @@ def facts(meta: dict, final: dict) -> list[str]:
         "| --- | --- |",
         f"| model | `{meta['architecture']}`: {whole(final['parameters'])} parameters; `model.h5` "
         f"{tfjs['source']['bytes'] / 1e6:.2f} MB, TF.js {weights} {tfjs['total_bytes'] / 1024:.0f} KiB |",
-        f"| input | one {inputs['height']}×{inputs['width']} {'grayscale' if inputs['channels'] == 1 else 'colour'} slice, "
+        f"| input | one {inputs['height']}×{inputs['width']} "
+        f"{'grayscale' if inputs['channels'] == 1 else 'colour'} slice, "
         f"raw {inputs['range'][0]}–{inputs['range'][1]} pixels, resized {inputs['resize']} |",
         f"| output | probabilities of {', '.join(f'`{label}`' for label in labels)}; tumour probability = "
         f"1 − p(`{meta['no_tumor_label']}`) |",
@@ -123,7 +126,8 @@ def facts(meta: dict, final: dict) -> list[str]:
 def held_out(meta: dict, loco: dict) -> list[str]:
     test, tfjs_check = meta["metrics"]["test"], meta["tfjs"]["verification"]
     order = [Path(d).name for d in meta["training"]["data"]]
-    collections = sorted(test["per_collection"].items(), key=lambda item: order.index(item[0]) if item[0] in order else 99)
+    collections = sorted(test["per_collection"].items(),
+                         key=lambda item: order.index(item[0]) if item[0] in order else 99)
     sequences = [(SEQUENCES[k], test["per_sequence"][k]) for k in SEQUENCES if k in test.get("per_sequence", {})]
     rows = [
         "| | shipped | target |",
@@ -136,18 +140,22 @@ def held_out(meta: dict, loco: dict) -> list[str]:
         f"{share(test['tumor_specificity'])}** (ROC AUC {auc(test['tumor_roc_auc'])}) | |",
     ]
     if sequences:
+        each_at_least = at_least([s["tumor_sensitivity"] for _, s in sequences], TARGETS["sequence_sensitivity"],
+                                 each=" each")
         rows.append(f"| tumour sensitivity per sequence, test: {' / '.join(name for name, _ in sequences)} | "
                     f"{' / '.join(share(s['tumor_sensitivity']) for _, s in sequences)} (ROC AUC "
                     f"{' / '.join(auc(s['tumor_roc_auc']) for _, s in sequences)}) | "
-                    f"{at_least([s['tumor_sensitivity'] for _, s in sequences], TARGETS['sequence_sensitivity'], each=' each')} |")
+                    f"{each_at_least} |")
     normal_only = [(name, c) for name, c in collections if not c["tumor_images"]]
     for name, c in collections:
         if c["tumor_images"]:
             rows.append(f"| {name}, test ({whole(c['tumor_images'])} tumour / {whole(c['no_tumor_images'])} normal): "
-                        f"sensitivity / specificity | {share(c['tumor_sensitivity'])} / {share(c['tumor_specificity'])} | |")
+                        f"sensitivity / specificity | {share(c['tumor_sensitivity'])} / "
+                        f"{share(c['tumor_specificity'])} | |")
     if normal_only:
         names = " / ".join(f"{name} ({whole(c['no_tumor_images'])} normal)" for name, c in normal_only)
-        rows.append(f"| {names}, test: specificity | {' / '.join(share(c['tumor_specificity']) for _, c in normal_only)} | |")
+        specificities = " / ".join(share(c["tumor_specificity"]) for _, c in normal_only)
+        rows.append(f"| {names}, test: specificity | {specificities} | |")
     rows += [
         f"| F1 per class, test: {' / '.join(test['per_class'])} | "
         f"{' / '.join(auc(m['f1']) for m in test['per_class'].values())} | |",
@@ -157,15 +165,19 @@ def held_out(meta: dict, loco: dict) -> list[str]:
         rows.append(f"| **unseen collection** {Path(unseen['data']).name} ({whole(unseen['tumor_images'])} tumour / "
                     f"{whole(unseen['no_tumor_images'])} normal): sensitivity / specificity | "
                     f"**{share(unseen['tumor_sensitivity'])} / {share(unseen['tumor_specificity'])}** (ROC AUC "
-                    f"{auc(unseen['tumor_roc_auc'])}) | {at_least(unseen['tumor_sensitivity'], TARGETS['unseen_sensitivity'])}"
+                    f"{auc(unseen['tumor_roc_auc'])}) | "
+                    f"{at_least(unseen['tumor_sensitivity'], TARGETS['unseen_sensitivity'])}"
                     f" / {at_least(unseen['tumor_specificity'], TARGETS['unseen_specificity'])} |")
         twins = unseen.get("without_twins")
         if twins:
             rows.append(f"| the same without its {unseen['near_twins_in_training']} images that have a near-twin in "
-                        f"the training data | {share(twins['tumor_sensitivity'])} / {share(twins['tumor_specificity'])} | |")
+                        f"the training data | {share(twins['tumor_sensitivity'])} / "
+                        f"{share(twins['tumor_specificity'])} | |")
     rows += loco_rows(loco)
-    rows.append(f"| TF.js against Keras (`python -m convert`, {tfjs_check['inputs']} inputs, {tfjs_check['real_images']} "
-                f"of them real slices): largest probability difference | {tfjs_check['max_abs_diff']:.1e}, same top class "
+    rows.append(f"| TF.js against Keras (`python -m convert`, {tfjs_check['inputs']} inputs, "
+                f"{tfjs_check['real_images']} "
+                f"of them real slices): largest probability difference | {tfjs_check['max_abs_diff']:.1e}, "
+                f"same top class "
                 f"on {share(tfjs_check['top1_agreement'])} | ≤ {tfjs_check['limits']['max_prob_diff']:g} "
                 f"({'met' if tfjs_check['max_abs_diff'] <= tfjs_check['limits']['max_prob_diff'] else 'missed'}) |")
     return rows
@@ -183,7 +195,8 @@ def loco_rows(loco: dict) -> list[str]:
                and fold["tumor_specificity"] >= TARGETS["held_out_specificity"])
         target = (f"≥ {100 * TARGETS['held_out_sensitivity']:g} % / ≥ {100 * TARGETS['held_out_specificity']:g} % "
                   f"({'met' if met else 'missed'})")
-        rows.append(f"| {title + ', ' if i == 0 else ''}{fold['held_out']} held out | {share(fold['tumor_sensitivity'])} / "
+        rows.append(f"| {title + ', ' if i == 0 else ''}{fold['held_out']} held out | "
+                    f"{share(fold['tumor_sensitivity'])} / "
                     f"{share(fold['tumor_specificity'])} (ROC AUC {auc(fold['tumor_roc_auc'])}) | {target} |")
     if normal:
         rows.append(f"| the same, normal-only collections: {' / '.join(f['held_out'] for f in normal)}: specificity | "
@@ -244,7 +257,8 @@ def render_card(sources: dict) -> str:
         *facts(meta, final),
         "",
         "**Held-out figures** (`reports/final-model.md`: the test subset, which no decision looked at, and the "
-        f"unseen collection, which training never saw; a tumour at probability ≥ {meta['decision']['tumor_threshold']:g}):",
+        f"unseen collection, which training never saw; a tumour at probability ≥ "
+        f"{meta['decision']['tumor_threshold']:g}):",
         "",
         *held_out(meta, sources["loco"]),
         "",
@@ -266,7 +280,8 @@ def replace_card(readme: str, card: str, path: Path) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.model_card", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", type=Path, default=REPO, help="the repository whose files to read (default: this one)")
+    parser.add_argument("--root", type=Path, default=REPO,
+                        help="the repository whose files to read (default: this one)")
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if README.md's card is stale")
     args = parser.parse_args(argv)
     readme_path = args.root / "README.md"

@@ -42,7 +42,8 @@ def outline_logits(classifier: keras.Model, size: int = OUTLINE_SIZE):
         x = layers.ReLU(name=f"outline_relu_{side}")(x)
         x = layers.SeparableConv2D(48, 3, padding="same", activation="relu", name=f"outline_conv_{side}")(x)
     if size % x.shape[1]:
-        raise ValueError(f"The outline ({size} px) needs a feature map whose side divides it; the finest is {x.shape[1]}.")
+        raise ValueError(f"The outline ({size} px) needs a feature map whose side divides it; the finest is "
+                         f"{x.shape[1]}.")
     if x.shape[1] != size:
         x = layers.UpSampling2D(size // x.shape[1], interpolation="bilinear", name="outline_up_out")(x)
     return layers.Conv2D(1, 1, name="outline_logits")(x)
@@ -116,7 +117,9 @@ def cropped_masks(pixels: np.ndarray, masks: np.ndarray, batch_size: int = 256) 
     crop = CropMaskLikeImage()
     out = [crop([tf.constant(pixels[i:i + batch_size], tf.float32), tf.constant(masks[i:i + batch_size, ..., None])])
            for i in range(0, len(pixels), batch_size)]
-    return (np.concatenate([o.numpy() for o in out]) >= 0.5)[..., 0] if out else np.zeros((0, OUTLINE_SIZE, OUTLINE_SIZE), bool)
+    if not out:
+        return np.zeros((0, OUTLINE_SIZE, OUTLINE_SIZE), bool)
+    return (np.concatenate([o.numpy() for o in out]) >= 0.5)[..., 0]
 
 
 def dice_scores(model: keras.Model, pixels: np.ndarray, masks: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """Markdown reports of trained models: the comparison table, unseen collections, per collection and
-per sequence figures, per class, links to the plots; and `percent` and `score`, the one way every report prints a share and a score.
+per sequence figures, per class, links to the plots; and `percent` and `score`, the one way every
+report prints a share and a score.
 """
 from __future__ import annotations
 
@@ -48,7 +49,8 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
         "beside each model lists every file's group and subset. All figures below are on the **test "
         "subset** unless they say otherwise; the winner is chosen on the validation subset only.",
         "",
-        "| model | params | file | CPU ms/img (batch 1) | val macro-F1 | test accuracy | test macro-F1 | tumour sensitivity | "
+        "| model | params | file | CPU ms/img (batch 1) | val macro-F1 | test accuracy | test macro-F1 | tumour "
+        "sensitivity | "
         "specificity | ROC AUC | ECE | acc / MB | acc / ms | epochs | train time |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -59,7 +61,8 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
             f"{r['file_bytes'] / 1e6:.2f} MB | {r['cpu_ms_per_image']:.2f} | {r['validation_macro_f1']:.3f} | "
             f"{percent(t['accuracy'])} | {t['macro_f1']:.3f} | {percent(t.get('tumor_sensitivity'))} | "
             f"{percent(t.get('tumor_specificity'))} | {t.get('tumor_roc_auc') or 0:.3f} | {t['ece']:.3f} | "
-            f"{r['accuracy_per_mb']:.2f} | {r['accuracy_per_ms']:.2f} | {r['epochs_run']} | {r['train_seconds'] / 60:.1f} min |")
+            f"{r['accuracy_per_mb']:.2f} | {r['accuracy_per_ms']:.2f} | {r['epochs_run']} | "
+            f"{r['train_seconds'] / 60:.1f} min |")
     if any(r["external"] for r in results):
         lines += ["", "## Collections never seen in training", "",
                   "Tumour detection (tumour probability ≥ 0.5) on whole collections from other sources: the "
@@ -106,7 +109,9 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
               "| class | precision | recall | F1 | images |", "|---|---:|---:|---:|---:|"]
     for label, m in t["per_class"].items():
         lines.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
-    rel = lambda p: Path(p).relative_to(path.parent) if Path(p).is_relative_to(path.parent) else Path(p)
+    def rel(p):
+        return Path(p).relative_to(path.parent) if Path(p).is_relative_to(path.parent) else Path(p)
+
     lines += ["", "Confusion matrices (test subset):", ""]
     lines += [f"![{r['model']}]({rel(figures_dir / (r['model'] + '-confusion.png'))})" for r in results]
     lines += ["", "Training curves:", ""]
@@ -115,7 +120,9 @@ def write_report(results: list[dict], winner: dict, data: PreparedData, args, se
     paper = [r for r in results if r["model"] in ("cnn", "alexnet", "lenet")]
     if compact and paper:  # a comparison only when there is something to compare with
         them = "all three" if len(paper) == 3 else " and ".join(r["model"] for r in paper)
-        beats = lambda key: all(compact[key] > r[key] for r in paper)
+        def beats(key):
+            return all(compact[key] > r[key] for r in paper)
+
         lines += ["", f"## The compact model against the paper's {'three' if len(paper) == 3 else 'models'}", "",
                   f"Accuracy per MB: {'beats' if beats('accuracy_per_mb') else 'does not beat'} {them}; "
                   f"accuracy per CPU millisecond: {'beats' if beats('accuracy_per_ms') else 'does not beat'} {them} "

@@ -15,11 +15,11 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from training.augment import describe
 from mri.contract import find_no_tumor_label
+from training.augment import describe
 from training.data import NEAR_DUPLICATE_CORRELATION, PreparedData, summarize_split, write_split_csv
-from training.settings import DEFAULTS
 from training.evaluate import evaluate_model
+from training.settings import DEFAULTS
 
 
 def library_versions() -> dict:

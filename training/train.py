@@ -21,14 +21,18 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m training.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", nargs="+", required=True, metavar="DIR",
-                        help="one or more folders of class folders (folder name = label); several are merged by class name")
+                        help="one or more folders of class folders (folder name = label); several are merged "
+                             "by class name")
     parser.add_argument("--out", required=True, help="folder for model.h5, metadata.json, curves.png, split.csv")
     parser.add_argument("--external", nargs="*", default=[], metavar="DIR",
-                        help="folders of collections absent from --data: tumour sensitivity/specificity on unseen sources")
+                        help="folders of collections absent from --data: tumour sensitivity/specificity on "
+                             "unseen sources")
     parser.add_argument("--report", default=None, help="also write a Markdown report (and JSON beside it) here")
-    parser.add_argument("--ship", default=None, metavar="DIR", help="copy model.h5 and metadata.json here (e.g. frontend/model)")
+    parser.add_argument("--ship", default=None, metavar="DIR",
+                        help="copy model.h5 and metadata.json here (e.g. frontend/model)")
     parser.add_argument("--distribute", action="store_true",
-                        help="train under tf.distribute: MultiWorkerMirroredStrategy when TF_CONFIG is set, else MirroredStrategy on this machine")
+                        help="train under tf.distribute: MultiWorkerMirroredStrategy when TF_CONFIG is set, else "
+                             "MirroredStrategy on this machine")
     parser.add_argument("--cpu-devices", type=int, default=0,
                         help="split the CPU into this many logical devices (to try --distribute on one machine)")
     add_training_flags(parser)

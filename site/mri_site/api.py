@@ -36,10 +36,10 @@ from django.http import HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from mri_site.classifier import ModelUnavailable, get_classifier, model_is_loaded
-from mri_site.uploads import UploadRejected, UploadTooLarge, check_pixel_count, read_header
 from mri.images import ImageDecodeError
 from mri.volumes import VolumeError, VolumeTooLarge, looks_like_nifti
+from mri_site.classifier import ModelUnavailable, get_classifier, model_is_loaded
+from mri_site.uploads import UploadRejected, UploadTooLarge, check_pixel_count, read_header
 
 log = logging.getLogger(__name__)
 

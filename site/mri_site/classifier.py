@@ -20,8 +20,8 @@ from PIL import Image
 
 from mri.contract import ContractError, answer, read_metadata, tumor_threshold
 from mri.images import is_dicom, load_model_input
-from mri.scope import judge_dicom
 from mri.layers import load_model
+from mri.scope import judge_dicom
 from mri.volumes import model_inputs, read_volume, summarize
 
 log = logging.getLogger(__name__)

@@ -109,7 +109,8 @@ def start_site() -> SiteServer:
 
 # Reports CSP violations of the page to its console, where the recorder below sees them.
 REPORT_CSP_VIOLATIONS = """document.addEventListener('securitypolicyviolation', (e) =>
-  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} in ${e.sourceFile}:${e.lineNumber}`));"""
+  console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} ` +
+                `in ${e.sourceFile}:${e.lineNumber}`));"""
 
 
 @dataclass
@@ -177,7 +178,8 @@ class App:
 
     def bodies_since(self, mark: Mark) -> list[bytes]:
         """The bodies the page itself sent after `mark`, as DevTools saw them."""
-        return [base64.b64decode(self.devtools.send("Network.getRequestPostData", {"requestId": r["requestId"]})["postData"])
+        return [base64.b64decode(self.devtools.send("Network.getRequestPostData",
+                                                    {"requestId": r["requestId"]})["postData"])
                 for r in self.devtools_requests[mark.devtools:] if r.get("hasPostData")]
 
     def problems(self) -> list[str]:
@@ -347,8 +349,10 @@ class KerasReference:
     def probabilities_of_files(self, paths: list[Path]) -> list[dict[str, float]]:
         """Keras's answers for many files at once (one batched call)."""
         shape = self.metadata["input"]
-        x = np.stack([self._load(p.read_bytes(), shape["height"], shape["width"], shape["channels"], p.name) for p in paths])
-        return [dict(zip(self.metadata["labels"], map(float, row))) for row in np.asarray(self.model.predict(x, verbose=0))]
+        x = np.stack([self._load(p.read_bytes(), shape["height"], shape["width"], shape["channels"], p.name)
+                      for p in paths])
+        rows = np.asarray(self.model.predict(x, verbose=0))
+        return [dict(zip(self.metadata["labels"], map(float, row))) for row in rows]
 
     def probabilities(self, data: bytes, name: str) -> dict[str, float]:
         shape = self.metadata["input"]

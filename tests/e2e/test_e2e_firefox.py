@@ -46,5 +46,6 @@ def test_firefox_esr_classifies_as_chromium_does_and_sends_nothing(app, site):
         differences.append(difference)
         assert difference <= tolerance, (sample.name, answer, chromium["probabilities"])
         assert answer["level"] == chromium["level"], (sample.name, answer, chromium)
-    FIGURES["Firefox ESR vs Chromium"] = (f"ready in {firefox['readyMs'] / 1000:.1f} s on {firefox['info']['backend']}, "
+    FIGURES["Firefox ESR vs Chromium"] = (f"ready in {firefox['readyMs'] / 1000:.1f} s on "
+                                          f"{firefox['info']['backend']}, "
                                           f"max |dp| {max(differences):.1e} over {len(differences)} slices")

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import base64
 import io
+
 import numpy as np
 
-from tests.e2e.harness import (FIGURES, JPEG_TOLERANCE, LEVEL_HEADLINES, PNG_TOLERANCE, decision, expected_level, margin,
-                               max_difference, screenshot, shown_percent, top)
+from tests.e2e.harness import (
+    FIGURES,
+    JPEG_TOLERANCE,
+    LEVEL_HEADLINES,
+    PNG_TOLERANCE,
+    decision,
+    expected_level,
+    margin,
+    max_difference,
+    screenshot,
+    shown_percent,
+    top,
+)
 
 # The browser's JPEG decoding, as the page does it (decode.js: createImageBitmap, no colour
 # conversion) -> base64 RGBA.
@@ -53,7 +65,8 @@ def test_the_page_shows_keras_label_for_each_uploaded_file(app, real_samples, ke
         if not near_a_cut:
             assert row["verdict"] == LEVEL_HEADLINES[expected_level(expected, metadata)], (sample.name, row, expected)
         tumour_types = {label: v for label, v in expected.items() if label != no_tumour}
-        if row["verdict"] != LEVEL_HEADLINES["none"] and (sample.kind == "PNG" or margin(tumour_types) > JPEG_TOLERANCE):
+        clear_type = sample.kind == "PNG" or margin(tumour_types) > JPEG_TOLERANCE
+        if row["verdict"] != LEVEL_HEADLINES["none"] and clear_type:
             assert row["type"].startswith(top(tumour_types)), f"{sample.name}: page {row['type']}, Keras {expected}"
 
     app.wait_for_heatmap()
@@ -76,15 +89,18 @@ def test_window_classifier_gives_keras_probabilities(app, real_samples, keras):
         difference = max_difference(result["probabilities"], expected)
         differences[sample.kind].append(difference)
         assert difference <= tolerance(sample.kind), (sample.name, result["probabilities"], expected)
-        assert abs(result["tumorProbability"] - (1 - expected[keras.metadata["no_tumor_label"]])) <= tolerance(sample.kind)
+        keras_tumour = 1 - expected[keras.metadata["no_tumor_label"]]
+        assert abs(result["tumorProbability"] - keras_tumour) <= tolerance(sample.kind)
         if sample.kind == "PNG" or margin(expected) > JPEG_TOLERANCE:
             assert result["label"] == top(expected), (sample.name, result["probabilities"], expected)
         assert result["level"] in {"likely", "possible", "none", "not-mri"}, result
-        if result["level"] != "not-mri" and min(abs(result["tumorProbability"] - cut) for cut in decision(keras.metadata)) > 1e-3:
+        nearest_cut = min(abs(result["tumorProbability"] - cut) for cut in decision(keras.metadata))
+        if result["level"] != "not-mri" and nearest_cut > 1e-3:
             assert result["level"] == expected_level(expected, keras.metadata), (sample.name, result, expected)
     for kind, values in differences.items():
         if values:
-            FIGURES[f"page vs Keras, {kind}"] = (f"max |p_page - p_keras| {max(values):.1e} over {len(values)} real slices "
+            FIGURES[f"page vs Keras, {kind}"] = (f"max |p_page - p_keras| {max(values):.1e} over {len(values)} "
+                                                 f"real slices "
                                                  f"(allowed {tolerance(kind):g}), same top-1 on all")
     if len(answers) == 1:
         FIGURES["warning"] = ("the shipped model gives every image the same answer (an untrained placeholder?): "

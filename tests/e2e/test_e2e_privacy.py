@@ -15,8 +15,16 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from tests.conftest import DATA_DIR, blob_image
-from tests.e2e.harness import (PNG_TOLERANCE, Mark, dicom_file, max_difference, open_app, shown_percent, some_slices,
-                               wait_until_offline_ready)
+from tests.e2e.harness import (
+    PNG_TOLERANCE,
+    Mark,
+    dicom_file,
+    max_difference,
+    open_app,
+    shown_percent,
+    some_slices,
+    wait_until_offline_ready,
+)
 
 PATIENT = {"PatientName": "Doe^Jane", "PatientID": "MRN-0042-JD", "PatientBirthDate": "19700101",
            "InstitutionName": "Saint Example Hospital", "ReferringPhysicianName": "Who^Doctor"}
@@ -24,7 +32,8 @@ PATIENT = {"PatientName": "Doe^Jane", "PatientID": "MRN-0042-JD", "PatientBirthD
 # from time to time (the Service Workers spec's "soft update"; Chromium may start one seconds after
 # a first visit). It comes from the browser, not the page: GET, no body, the script as Referer,
 # Chromium's plain user agent. The only request allowed to reach the server while classifying.
-SW_UPDATE_CHECK = re.compile(r'"GET /sw\.js HTTP/1\.1" (200|304) \S+ "http://[^"]+/sw\.js" "[^"]*HeadlessChrome[^"]*Safari/[\d.]+"$')
+SW_UPDATE_CHECK = re.compile(r'"GET /sw\.js HTTP/1\.1" (200|304) \S+ "http://[^"]+/sw\.js" '
+                             r'"[^"]*HeadlessChrome[^"]*Safari/[\d.]+"$')
 # What of PATIENT must appear nowhere in the page (the DICOM person-name caret split too).
 PATIENT_TEXT = ["Doe^Jane", "Doe", "Jane", "MRN-0042", "19700101", "Saint Example", "Who^Doctor"]
 
@@ -77,7 +86,8 @@ def test_loading_makes_only_same_origin_gets_and_classifying_sends_nothing(brows
         sent, _ = app.requests_since(mark)
         assert not sent, "the browser made requests while classifying:\n" + "\n".join(map(str, sent))
         reached_server = [line for line in site.access[mark.server:] if not SW_UPDATE_CHECK.search(line)]
-        assert not reached_server, "the server received requests while the page classified:\n" + "\n".join(reached_server)
+        assert not reached_server, ("the server received requests while the page classified:\n"
+                                    + "\n".join(reached_server))
     finally:
         app.context.close()
 
@@ -90,7 +100,8 @@ def test_no_csp_violation_while_loading_and_classifying(app):
     app.page.fill("#opacity", "30")
     assert app.problems() == [], "console errors or CSP violations:\n" + "\n".join(app.problems())
     # The recorder does catch a violation: an image from another origin (blocked before any request).
-    app.page.evaluate("() => { const img = new Image(); img.src = 'https://example.invalid/probe.png'; document.body.append(img); }")
+    app.page.evaluate("() => { const img = new Image(); img.src = 'https://example.invalid/probe.png'; "
+                      "document.body.append(img); }")
     app.page.wait_for_timeout(500)
     assert any("img-src" in problem for problem in app.problems()), "a deliberate CSP violation was not recorded"
 
@@ -126,7 +137,8 @@ def test_dicom_is_classified_and_its_patient_data_never_shown(app, keras):
     for name, row in app.rows().items():
         assert row["error"] is None, f"{name}: {row['error']}"
         low, high = shown_percent(row["tumour"])
-        assert low - PNG_TOLERANCE <= 1 - expected[keras.metadata["no_tumor_label"]] <= high + PNG_TOLERANCE, (name, row, expected)
+        keras_tumour = 1 - expected[keras.metadata["no_tumor_label"]]
+        assert low - PNG_TOLERANCE <= keras_tumour <= high + PNG_TOLERANCE, (name, row, expected)
     result = app.classify("scan.dcm", data)
     assert result["dicom"] is True
     # Windowing in JavaScript and in pydicom are tested equal to 1e-4 of a pixel (test_page_parity.py).

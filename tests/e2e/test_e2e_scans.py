@@ -9,11 +9,11 @@ import random
 
 import numpy as np
 
+from mri.volumes import Volume
 from tests.conftest import real_data
 from tests.e2e.harness import PAGE_TIMEOUT_MS, PNG_TOLERANCE, open_app, some_slices, wait_until_offline_ready
 from tests.test_volumes import expected_slices
 from tests.volume_samples import FAKE_PATIENT, brats_path, brats_patients, dicom_series, head_phantom, nifti_bytes
-from mri.volumes import Volume
 
 # window.classifier.classifyScan on files sent from Python: [[base64, name], ...] -> its answer.
 CLASSIFY_SCAN = """async (files) => {
@@ -93,12 +93,14 @@ def test_scan_view_in_a_batch_with_a_cut_short_volume(browser, site):
         cards = app.page.locator(".scan-card")
         app.page.wait_for_function(
             "() => [...document.querySelectorAll('.scan-card')].length === 3 && "
-            "[...document.querySelectorAll('.scan-card')].every((c) => c.querySelector('.scan-summary') || c.classList.contains('failed'))",
+            "[...document.querySelectorAll('.scan-card')].every((c) => c.querySelector('.scan-summary') || "
+            "c.classList.contains('failed'))",
             timeout=PAGE_TIMEOUT_MS)
         failed = app.page.locator(".scan-card.failed")
         assert failed.count() == 1
         assert "cut.nii.gz is cut short or damaged" in failed.locator(".scan-status").text_content()
-        summaries = [cards.nth(i).locator(".scan-summary").text_content() for i in range(3) if cards.nth(i).locator(".scan-summary").count()]
+        summaries = [cards.nth(i).locator(".scan-summary").text_content() for i in range(3)
+                     if cards.nth(i).locator(".scan-summary").count()]
         assert len(summaries) == 2 and all("not a diagnosis" in s for s in summaries), summaries
         assert "error" not in str(app.rows()[png.name]["error"] or "")
         # The slider shows another slice; its image is drawn.

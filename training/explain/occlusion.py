@@ -55,7 +55,8 @@ def occlusion_patches(height: int, width: int, patch: int, stride: int) -> list[
     return [(y, x) for y in patch_positions(height, patch, stride) for x in patch_positions(width, patch, stride)]
 
 
-def occluded_batch(image: np.ndarray, patches: list[tuple[int, int]], patch: int, fill: float = FILL_VALUE) -> np.ndarray:
+def occluded_batch(image: np.ndarray, patches: list[tuple[int, int]], patch: int,
+                   fill: float = FILL_VALUE) -> np.ndarray:
     """Copies of `image` ([h, w, c]) with one patch each set to `fill`: [len(patches), h, w, c]."""
     batch = np.repeat(image[None].astype(np.float32), len(patches), axis=0)
     for k, (y, x) in enumerate(patches):

@@ -118,13 +118,15 @@ def write_report(folds: list[dict], args, path: Path) -> None:
         f"model `{args.model}`, intensity `{args.intensity}`, skull augmentation "
         f"{'on' if args.skull else 'off'}, sampling `{args.sampling}`), so they understate what a full run "
         "reaches; they compare collections with each other, and methods run with the same flags.", "",
-        "| held out | images (tumour / normal) | tumour sensitivity | specificity | ROC AUC | trained on | epochs | time |",
+        "| held out | images (tumour / normal) | tumour sensitivity | specificity | ROC AUC | trained on | "
+        "epochs | time |",
         "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for f in folds:
         auc = f.get("tumor_roc_auc")
         lines.append(f"| {f['held_out']} | {f['tumor_images'] + f['no_tumor_images']} ({f['tumor_images']} / "
-                     f"{f['no_tumor_images']}) | {percent(f['tumor_sensitivity'])} | {percent(f['tumor_specificity'])} | "
+                     f"{f['no_tumor_images']}) | {percent(f['tumor_sensitivity'])} | "
+                     f"{percent(f['tumor_specificity'])} | "
                      f"{score(auc)} | {', '.join(f['trained_on'])} ({f['training_images']}) | "
                      f"{f['epochs_run']} | {f['train_seconds'] / 60:.0f} min |")
     lines += ["", "## Validation and unseen collections", "",

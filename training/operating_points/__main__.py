@@ -37,7 +37,8 @@ def main(argv=None) -> int:
     p.add_argument("--possible-share", type=float, default=0.34,
                    help="share of the validation tumours missed at 0.5 that the 'possible tumour' band must hold "
                         "(default 0.34)")
-    p.add_argument("--seed", type=int, default=SEED, help=f"seed of the split the model was trained on (default {SEED})")
+    p.add_argument("--seed", type=int, default=SEED,
+                   help=f"seed of the split the model was trained on (default {SEED})")
     p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
     p.add_argument("--report", required=True, help="Markdown report path; JSON is written beside it")
     p.add_argument("--write-decision", metavar="METADATA_JSON",
@@ -45,8 +46,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from training.evaluate import load_with_split
-    from training.operating_points.thresholds import (collect, threshold_for_missed_share, threshold_for_sensitivity,
-                                                      write_decision, write_report)
+    from training.operating_points.thresholds import (
+        collect,
+        threshold_for_missed_share,
+        threshold_for_sensitivity,
+        write_decision,
+        write_report,
+    )
 
     model, data = load_with_split(args.model, args.data, args.seed, args.cache_dir or None)
     sets = collect(model, data, args.external, args.cache_dir or None)

@@ -27,7 +27,8 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, help="model.h5 to probe (metadata.json beside it names its labels)")
     p.add_argument("--data", nargs="+", required=True, metavar="DIR", help="the folders it was trained on (same split)")
-    p.add_argument("--seed", type=int, default=SEED, help=f"seed of the split the model was trained on (default {SEED})")
+    p.add_argument("--seed", type=int, default=SEED,
+                   help=f"seed of the split the model was trained on (default {SEED})")
     p.add_argument("--cache-dir", default=CACHE_DIR, help=f"decoded-image cache; '' disables (default {CACHE_DIR})")
     p.add_argument("--report", required=True, help="Markdown report path; JSON is written beside it")
     args = p.parse_args(argv)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from training.augment import random_intensity_curve
 from mri.contract import find_no_tumor_label
+from training.augment import random_intensity_curve
 from training.evaluate import per_group_metrics, predict_probabilities
 from training.report import percent
 
@@ -65,7 +65,8 @@ def write_report(results: dict, model_path: str, command: str, path: Path) -> No
     for name, per_collection in results.items():
         for collection, m in per_collection.items():
             lines.append(f"| {name} | {collection} ({m['tumor_images']} tumour, {m['no_tumor_images']} normal) | "
-                         f"{percent(m['tumor_sensitivity'])} | {percent(m['tumor_specificity'])} | {percent(m['accuracy'])} |")
+                         f"{percent(m['tumor_sensitivity'])} | {percent(m['tumor_specificity'])} | "
+                         f"{percent(m['accuracy'])} |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"model": model_path, "probe": results}, indent=2) + "\n")

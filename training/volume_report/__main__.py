@@ -29,8 +29,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"{args.volumes} is not a folder of BraTS patients (<patient>/<patient>_<sequence>.nii.gz).")
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from mri.contract import read_metadata
-    from training.volume_report.mask_agreement import collect, write_report
     from mri.layers import load_model
+    from training.volume_report.mask_agreement import collect, write_report
 
     metadata = read_metadata(args.model.with_name("metadata.json"))
     rows = collect(args.volumes, load_model(str(args.model)), metadata)

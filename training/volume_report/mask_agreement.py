@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from mri.contract import Metadata
+from mri.volumes import load_nifti, model_inputs, read_volume, to_axial
 from training.evaluate import predict_probabilities, tumor_detection_metrics, tumor_probability
 from training.report import percent, score
-from mri.volumes import load_nifti, model_inputs, read_volume, to_axial
 
 SEQUENCES = ("flair", "t1", "t1ce", "t2")
 TUMOUR_VOXELS = 100  # the brain-mri-brats rule: >= 100 mask voxels is a tumour slice, 0 is not
@@ -89,7 +89,8 @@ def render(rows: list[dict], metadata: Metadata, volumes_dir: Path, model_path: 
         f"`{command}`, {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC.",
         "",
         f"- Model: `{model_path}` ({metadata.architecture}), trained on {', '.join(trained_on) or 'unknown data'}.",
-        f"- Volumes: {len(patients)} BraTS 2018 patients in `{volumes_dir}` ({', '.join(patients)}), four sequences each, "
+        f"- Volumes: {len(patients)} BraTS 2018 patients in `{volumes_dir}` ({', '.join(patients)}), four "
+        f"sequences each, "
         "240×240×155 at 1 mm, skull-stripped.",
         "- Reading: as the page and the API read them (`mri/volumes.py`): radiological axial slices, per-volume "
         "scaling of 0 to the 99.5th percentile of the non-zero voxels onto 0–255; only slices with enough head "
@@ -115,7 +116,8 @@ def render(rows: list[dict], metadata: Metadata, volumes_dir: Path, model_path: 
         "",
         "## Per volume",
         "",
-        "| patient | sequence | classified slices | tumour slices (≥ 1 voxel) | slices called tumour | highest tumour probability (slice) |",
+        "| patient | sequence | classified slices | tumour slices (≥ 1 voxel) | slices called tumour | highest tumour "
+        "probability (slice) |",
         "| --- | --- | ---: | ---: | ---: | --- |",
     ]
     for patient in patients:
