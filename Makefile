@@ -10,7 +10,7 @@ VENDOR_STAMP := frontend/vendor/.installed
 # TensorFlow's C++ start-up chatter hides the output that matters.
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install serve test test-python test-js chromium firefox dcmtk bench static clean screenshots reports reports-training
+.PHONY: install serve lint test test-python test-js chromium firefox dcmtk bench static clean screenshots reports reports-training
 
 install: $(PY_STAMP) $(NODE_STAMP) $(VENDOR_STAMP)
 
@@ -51,8 +51,13 @@ dcmtk:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dcmtk; \
 	  else echo "Debian's dcmtk is missing: run 'sudo apt-get install dcmtk' and retry." >&2; exit 1; fi; }
 
+# ruff over the Python (pyproject.toml says which rules), ESLint over the JavaScript (eslint.config.js).
+lint: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m ruff check .
+	node_modules/.bin/eslint .
+
 # The browser tests (tests/e2e) serve the collected static files through gunicorn.
-test: install chromium firefox dcmtk static
+test: install lint chromium firefox dcmtk static
 	$(PY) -m pytest -q
 	node --test frontend/tests/
 

@@ -1,6 +1,6 @@
 // The detail panel of the selected file: preview, verdict, class probabilities, timing, frame box.
 import { $, element, probabilityBar } from "./dom.js";
-import { clearCanvas, clearHeatmap, offerHeatmap } from "./heatmap.js";
+import { clearHeatmap, offerHeatmap } from "./heatmap.js";
 import { cutoffSentence, percent, tumourVerdict } from "./results.js";
 import { state } from "./state.js";
 
