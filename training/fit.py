@@ -224,7 +224,7 @@ def compiled_model(data: PreparedData, s: TrainingSettings, steps_per_epoch: int
         model.set_weights(load_model(s.init_from).get_weights())
     # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
     # validation loss, and early stopping still keeps the best epoch's weights.
-    schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, s.epochs * steps_per_epoch, alpha=0.02)
+    schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, max(1, s.epochs * steps_per_epoch), alpha=0.02)
     classification = TumourAwareLoss(notumor, len(data.labels))
     if s.outline_weight <= 0:
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss=classification, metrics=["accuracy"])
@@ -268,11 +268,34 @@ def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distr
         class_weights = balanced_class_weights(data.subset("train")[1], len(data.labels))
         print("Class weights: " + ", ".join(f"{data.labels[i]} {w:.2f}" for i, w in class_weights.items()), flush=True)
     start = time.monotonic()
-    history = fitted.fit(pipes.train, validation_data=pipes.validation, epochs=s.epochs, callbacks=callbacks,
-                         verbose=verbose, class_weight=class_weights, steps_per_epoch=pipes.steps_per_epoch)
+    figures = {}
+    if s.epochs > 0:
+        history = fitted.fit(pipes.train, validation_data=pipes.validation, epochs=s.epochs, callbacks=callbacks,
+                             verbose=verbose, class_weight=class_weights, steps_per_epoch=pipes.steps_per_epoch)
+        figures = {_classifier_name(k, pipes.outline): [float(v) for v in vals] for k, vals in history.history.items()}
+    if pipes.outline and s.outline_epochs > 0:
+        with strategy.scope():
+            outline_history = fit_outline_alone(model, fitted, pipes, s, verbose)
+        figures.update({f"outline_stage_{k}": [float(v) for v in vals] for k, vals in outline_history.items()})
     seconds = time.monotonic() - start
-    figures = {_classifier_name(k, pipes.outline): [float(v) for v in vals] for k, vals in history.history.items()}
     return Fitted(model, figures, seconds, outline_model(fitted) if pipes.outline else None)
+
+
+def fit_outline_alone(classifier: keras.Model, fitted: keras.Model, pipes: Pipelines, s: TrainingSettings,
+                      verbose: int = 1) -> dict:
+    """The outline head's own stage: the classifier frozen at the epoch it was chosen at (so its answers
+    do not change), the decoder trained on the outline loss alone, its best validation epoch kept.
+    Beside the classifier, the decoder would be restored with the classifier's epoch, often its first."""
+    classifier.trainable = False
+    fitted.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
+                   loss=fitted.loss,
+                   loss_weights={"probabilities": 0.0, "outline": 1.0})
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_outline_loss", mode="min", patience=s.patience,
+                                               restore_best_weights=True), TimeBudget(s.max_minutes)]
+    history = fitted.fit(pipes.train, validation_data=pipes.validation, epochs=s.outline_epochs, callbacks=callbacks,
+                         verbose=verbose, steps_per_epoch=pipes.steps_per_epoch)
+    classifier.trainable = True
+    return history.history
 
 
 def _classifier_name(key: str, outline: bool) -> str:

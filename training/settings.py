@@ -31,6 +31,7 @@ class TrainingSettings:
     sampling: str = "balanced"        # each collection x class drawn by sqrt(its size)
     paste_share: float = 0.35         # glioma draws made by pasting a masked tumour into another collection
     outline_weight: float = 0.0       # the outline head's loss beside the classifier's (training.outline); 0 = none
+    outline_epochs: int = 0           # then the decoder alone on the frozen classifier, keeping its own best epoch
     max_minutes: float | None = None
     backup_dir: str | None = None     # keras BackupAndRestore: a killed run resumes from its last finished epoch
     init_from: str | None = None
@@ -60,6 +61,9 @@ HELP = {
                    "slice of the same sequence; 0 turns it off (default %(default)s)",
     "outline_weight": "train a tumour-outline head beside the classifier on slices whose mask is known, its loss "
                       "weighted by this; 0 turns it off (default %(default)s)",
+    "outline_epochs": "after the classifier's epochs, train the outline head alone this many more epochs on the "
+                      "frozen classifier, keeping the epoch with the best validation outline loss; with --epochs 0 "
+                      "and --init-from it outlines a trained classifier without changing it (default %(default)s)",
     "max_minutes": "stop after the epoch that passes this many minutes",
     "backup_dir": "save the model and optimizer here after every epoch and, when a run is started again with the "
                   "same folder, resume from the last finished epoch (the folder is deleted when the run ends)",
