@@ -204,9 +204,10 @@ def training_pipelines(data: PreparedData, s: TrainingSettings, global_batch: in
     # A slice's outline is known where its collection has masks, and for every no-tumour slice (empty).
     known = {name: (data.has_mask[m] | (data.y[m] == notumor)) for name, m in
              (("train", train), ("validation", validation))} if outline else {}
+    # At least one epoch of draws (repeated): with --epochs 0 the outline stage still needs images.
     train_ds = make_dataset(x_train, y_train, global_batch, training=True, seed=s.seed, intensity=s.intensity,
-                            skull=s.skull, weights=weights, epochs=s.epochs, pastes=pastes, masks=masks, glioma=glioma,
-                            known=known.get("train"))
+                            skull=s.skull, weights=weights, epochs=max(1, s.epochs), pastes=pastes, masks=masks,
+                            glioma=glioma, known=known.get("train"))
     val_ds = make_dataset(x_val, y_val, global_batch, training=False,
                           masks=data.masks[validation] if outline else None, known=known.get("validation"))
     # Weighted sampling draws with replacement forever, so an epoch needs a length.
