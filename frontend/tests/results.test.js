@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { serverAnswer, shapeResult } from "../js/contract.js";
+import { serverAnswer, shapeResult } from "../js/shared/contract.js";
 import {
   DEFAULT_DECISION, RELIABILITY, compareAnswers, comparisonSentence, cutoffSentence, decisionOf, inputStatistics, percent, reliabilityWarnings,
   resultLevel, sortRows, tumourVerdict,
-} from "../js/results.js";
+} from "../js/shared/results.js";
 
 const METADATA = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor" };
 const MRI_LIKE = { chroma: 0, borderDark: 1, mean: 40, contrast: 30 };

@@ -8,9 +8,9 @@
 // spacing is said in the notes and the series opens; frames no key tells apart are refused. Only
 // pixel-describing and geometry tags are read: never a patient, study or institution field.
 // Compressed files are decoded frame by frame (codecs.js); JPEG baseline is not read as a scan.
-import dicomParser from "../vendor/dicom-parser.js";
+import dicomParser from "../../vendor/dicom-parser.js";
 import { decodeDicomFrame, readDicom } from "./dicom.js";
-import { headerOf, judgeSeries } from "./scope.js";
+import { headerOf, judgeSeries } from "../shared/scope.js";
 import { MAX_VOXELS, VolumeError } from "./volume.js";
 
 const GAP_FACTOR = 1.5;

@@ -3,13 +3,13 @@
 // slices, a slider with the selected slice's image, classes and heatmap, the summary and a CSV.
 // Nothing leaves the page, except the selected slice as PNG when "Check this slice with the
 // server" is pressed.
-import { DICOM_HEADER_BYTES, isDicom } from "./dicom.js";
+import { DICOM_HEADER_BYTES, isDicom } from "../worker/dicom.js";
 import { element, probabilityBar } from "./dom.js";
-import { heatmapRgba } from "./explain.js";
-import { looksLikeNifti } from "./nifti.js";
-import { percent } from "./results.js";
-import { scanCsv, summaryText } from "./scanresults.js";
-import { groupSeries, seriesUid } from "./series.js";
+import { heatmapRgba } from "../shared/explain.js";
+import { looksLikeNifti } from "../worker/nifti.js";
+import { percent } from "../shared/results.js";
+import { scanCsv, summaryText } from "../shared/scanresults.js";
+import { groupSeries, seriesUid } from "../worker/series.js";
 import { askServer } from "./verify.js";
 
 const STRIP_HEIGHT = 64;

@@ -1,7 +1,7 @@
 // "Check with the server": sends the selected image (a DICOM file's displayed frame as PNG) to
 // POST /api/predict and shows both answers side by side.
 import { $, element } from "./dom.js";
-import { compareAnswers, comparisonSentence, percent } from "./results.js";
+import { compareAnswers, comparisonSentence, percent } from "../shared/results.js";
 import { state } from "./state.js";
 import { askServer } from "./verify.js";
 

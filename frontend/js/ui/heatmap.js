@@ -1,6 +1,6 @@
 // The detail panel's heatmap: occlusion sensitivity drawn over the preview, with its controls.
 import { $, seconds } from "./dom.js";
-import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "./explain.js";
+import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "../shared/explain.js";
 import { state } from "./state.js";
 
 // The heatmap is computed as soon as an image is shown when it should take less than this (wasm);

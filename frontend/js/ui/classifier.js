@@ -7,7 +7,7 @@
  * warmed up, with the backend and model details.
  */
 export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
-  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  const worker = new Worker(new URL("../worker/worker.js", import.meta.url), { type: "module" });
   const pending = new Map();
   let nextId = 0;
   let broken = null;

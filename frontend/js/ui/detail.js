@@ -1,7 +1,7 @@
 // The detail panel of the selected file: preview, verdict, class probabilities, timing, frame box.
 import { $, element, probabilityBar } from "./dom.js";
 import { clearHeatmap, offerHeatmap } from "./heatmap.js";
-import { cutoffSentence, percent, tumourVerdict } from "./results.js";
+import { cutoffSentence, percent, tumourVerdict } from "../shared/results.js";
 import { state } from "./state.js";
 
 export function select(row, { focus = false } = {}) {

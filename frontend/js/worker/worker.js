@@ -3,20 +3,20 @@
 //
 // Protocol: the page posts {id, type, ...args}; the worker answers {id, value} or
 // {id, error: {name, message}}. Jobs run one at a time, in the order they arrive.
-import * as tf from "../vendor/tfjs-core.js";
-import { loadGraphModel } from "../vendor/tfjs-converter.js";
+import * as tf from "../../vendor/tfjs-core.js";
+import { loadGraphModel } from "../../vendor/tfjs-converter.js";
 import { backendDetails, startBackend } from "./backends.js";
-import { checkMetadata, shapeResult } from "./contract.js";
+import { checkMetadata, shapeResult } from "../shared/contract.js";
 import { decodeFile, previewBitmap } from "./decode.js";
-import { occlusionSensitivity } from "./explain.js";
-import { modelVersion } from "./modelcard.js";
+import { occlusionSensitivity } from "../shared/explain.js";
+import { modelVersion } from "../shared/modelcard.js";
 import { meanChroma, toModelInput } from "./preprocess.js";
-import { NOT_MRI_CODES, decisionOf, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "./results.js";
+import { NOT_MRI_CODES, decisionOf, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "../shared/results.js";
 import { readScan } from "./scans.js";
-import { summarizeScan } from "./scanresults.js";
+import { summarizeScan } from "../shared/scanresults.js";
 import { hasHead, sliceImage } from "./volume.js";
 
-const MODEL_DIR = new URL("../model/", import.meta.url);
+const MODEL_DIR = new URL("../../model/", import.meta.url);
 // The service worker's cache of the model (sw.js serves from it offline).
 const MODEL_CACHE = "model";
 

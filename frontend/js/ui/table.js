@@ -1,7 +1,7 @@
 // The results table: one row per file, sortable, with the batch's progress, CSV export and Clear.
-import { resultsCsv } from "./csv.js";
+import { resultsCsv } from "../shared/csv.js";
 import { $, announce, element, seconds } from "./dom.js";
-import { LEVEL_HEADLINES, percent, sortRows, tumourVerdict } from "./results.js";
+import { LEVEL_HEADLINES, percent, sortRows, tumourVerdict } from "../shared/results.js";
 import { state } from "./state.js";
 
 /** Builds `row.tr`; `onSelect(row)` runs when its file name is pressed. */
