@@ -50,7 +50,7 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
     info,
     /**
      * Blob/File -> {label, probabilities, tumorProbability, level ("likely" | "possible" | "none" |
-     * "not-mri"), reasons (why not-mri), likelyType, ms, uncertain, warnings, dicom, frames, frame, timings}.
+     * "not-mri"), reasons (why not-mri), likelyType, typeProbability, ms, uncertain, warnings, dicom, frames, frame, timings}.
      */
     classify: (file, { frame = null } = {}) => classify({ file, name: named(file), frame }),
     /** Blob/File -> {map, height, width, label, patch, stride, passes, ms}; `label` defaults to the top one. */

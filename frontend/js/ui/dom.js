@@ -1,5 +1,5 @@
 // Small DOM builders and helpers shared by the page's views (the UI modules, scanview.js).
-import { percent } from "../shared/results.js";
+import { percent } from "../shared/format.js";
 
 export const $ = (id) => document.getElementById(id);
 

@@ -7,7 +7,7 @@ import { DICOM_HEADER_BYTES, isDicom } from "../worker/dicom.js";
 import { element, probabilityBar } from "./dom.js";
 import { heatmapRgba } from "../shared/explain.js";
 import { looksLikeNifti } from "../worker/nifti.js";
-import { percent } from "../shared/results.js";
+import { percent } from "../shared/format.js";
 import { scanCsv, summaryText } from "../shared/scanresults.js";
 import { groupSeries, seriesUid } from "../worker/series.js";
 import { askServer } from "./verify.js";

@@ -9,11 +9,12 @@ import { backendDetails, startBackend } from "./backends.js";
 import { checkMetadata, shapeResult } from "../shared/contract.js";
 import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "../shared/explain.js";
-import { modelVersion } from "../shared/modelcard.js";
-import { meanChroma, toModelInput } from "./preprocess.js";
-import { NOT_MRI_CODES, decisionOf, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "../shared/results.js";
+import { modelVersion } from "../shared/hash.js";
+import { toModelInput } from "./preprocess.js";
+import { decisionOf } from "../shared/results.js";
 import { readScan } from "./scans.js";
 import { summarizeScan } from "../shared/scanresults.js";
+import { verdictOf } from "./verdict.js";
 import { hasHead, sliceImage } from "./volume.js";
 
 const MODEL_DIR = new URL("../../model/", import.meta.url);
@@ -147,21 +148,10 @@ async function classify({ file, name, frame }) {
   const probabilities = await predict(runner, input, shape);
   const t2 = performance.now();
   const result = shapeResult(probabilities, metadata, t2 - t0);
-  const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
-  const warnings = reliabilityWarnings(result, stats);
-  const flags = warnings.map((w) => w.code);
-  // A DICOM header that says the image is outside what the model knows withholds the verdict.
-  const level = scope?.withheld ? "not-mri" : resultLevel({ ...result, flags }, metadata);
   return {
     ...result,
-    level,
-    // Why there is no verdict, when level is "not-mri".
-    reasons: [...(scope?.reasons ?? []), ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
+    ...verdictOf(result, { input, image, scope }, metadata),
     scope,
-    likelyType: tumourVerdict({ ...result, level }, metadata).likelyType,
-    uncertain: warnings.length > 0,
-    warnings: warnings.map((w) => w.message),
-    flags,
     dicom,
     frames,
     frame: shown,
