@@ -54,6 +54,7 @@ const APP_FILES = [
   "js/worker/rle.js",
   "js/worker/scans.js",
   "js/worker/series.js",
+  "js/worker/split.js",
   "js/worker/verdict.js",
   "js/worker/volume.js",
   "js/worker/worker.js",

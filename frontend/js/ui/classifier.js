@@ -69,6 +69,11 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
     renderSlice: (scan, index) => render({ slice: { scan, index } }),
     explainSlice: (scan, index, { label = null } = {}) => explain({ slice: { scan, index }, label }),
     pngSlice: (scan, index) => png({ slice: { scan, index } }),
+    /**
+     * Files -> {scans: [{kind ("nifti" | "series"), files: [index]}], images: [index]}: which are
+     * scans, read in the worker (the page parses no DICOM file); needs no model, so no wait for it.
+     */
+    split: (files) => call("split", { files }),
     /** -> {numTensors, numBytes, backend}: for checking that classification leaks nothing. */
     memory: afterInit("memory"),
   };

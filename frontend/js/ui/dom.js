@@ -25,6 +25,14 @@ export function probabilityBar(label, result) {
   ]);
 }
 
+/** Text -> a CSV file downloaded, with a byte-order mark so that spreadsheet programs read UTF-8 names right. */
+export function downloadCsv(text, filename) {
+  const blob = new Blob(["\uFEFF", text], { type: "text/csv;charset=utf-8" });
+  const link = element("a", { attrs: { href: URL.createObjectURL(blob), download: filename } });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
 export function seconds(ms) {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -1,6 +1,6 @@
 // The results table: one row per file, sortable, with the batch's progress, CSV export and Clear.
 import { resultsCsv } from "../shared/csv.js";
-import { $, announce, element, seconds } from "./dom.js";
+import { $, announce, downloadCsv, element, seconds } from "./dom.js";
 import { percent } from "../shared/format.js";
 import { LEVEL_HEADLINES } from "../shared/results.js";
 import { sortRows } from "./sort.js";
@@ -117,11 +117,7 @@ export function wireTable() {
 
   $("export-csv").addEventListener("click", () => {
     const ordered = state.sort ? sortRows(state.rows, state.sort.key, state.sort.direction) : state.rows;
-    // A byte-order mark so that spreadsheet programs read UTF-8 file names correctly.
-    const blob = new Blob(["\uFEFF", resultsCsv(ordered, state.metadata.labels)], { type: "text/csv;charset=utf-8" });
-    const link = element("a", { attrs: { href: URL.createObjectURL(blob), download: "mri-classification.csv" } });
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    downloadCsv(resultsCsv(ordered, state.metadata.labels), "mri-classification.csv");
   });
 
   $("clear").addEventListener("click", () => {

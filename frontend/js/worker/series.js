@@ -32,9 +32,10 @@ const TAG = {
   pixelTransformation: "x00289145",
 };
 
-function parse(bytes, name) {
+// `untilTag`: stop at that element (the split reads a header no further than its series).
+function parse(bytes, name, untilTag = undefined) {
   try {
-    return dicomParser.parseDicom(bytes);
+    return dicomParser.parseDicom(bytes, { untilTag });
   } catch (err) {
     throw new VolumeError(`${name} is not a readable DICOM file (${err?.exception ?? err?.message ?? String(err)}).`);
   }
@@ -51,7 +52,7 @@ const firstItem = (dataSet, tag) => dataSet?.elements[tag]?.items?.[0]?.dataSet 
 
 /** The series a DICOM file belongs to, without reading its pixels ("" when it names none). */
 export function seriesUid(bytes, name) {
-  return parse(bytes, name).string(TAG.seriesUid) ?? "";
+  return parse(bytes, name, TAG.seriesUid).string(TAG.seriesUid) ?? "";
 }
 
 /**

@@ -2,7 +2,8 @@
 // responsive through a batch of hundreds of files and a 225-pass explanation.
 //
 // Protocol: the page posts {id, type, ...args}; the worker answers {id, value} or
-// {id, error: {name, message}}. Jobs run one at a time, in the order they arrive.
+// {id, error: {name, message}}. Jobs run one at a time, in the order they arrive ("split",
+// which reads only headers, at once).
 import * as tf from "../../vendor/tfjs-core.js";
 import { loadGraphModel } from "../../vendor/tfjs-converter.js";
 import { backendDetails, startBackend } from "./backends.js";
@@ -13,6 +14,7 @@ import { modelVersion } from "../shared/hash.js";
 import { toModelInput } from "./preprocess.js";
 import { decisionOf } from "../shared/results.js";
 import { readScan } from "./scans.js";
+import { splitScans } from "./split.js";
 import { summarizeScan } from "../shared/scanresults.js";
 import { verdictOf } from "./verdict.js";
 import { hasHead, sliceImage } from "./volume.js";
@@ -236,11 +238,14 @@ function memory() {
   return { numTensors, numBytes, backend: tf.getBackend() };
 }
 
-const HANDLERS = { init, classify, classifyScan, explain, render, png, memory };
+// Which files of a drop are scans: headers only, no model needed (split.js).
+const split = ({ files }) => splitScans(files);
+
+const HANDLERS = { init, classify, classifyScan, explain, render, png, memory, split };
 let queue = Promise.resolve();
 
 self.addEventListener("message", ({ data: { id, type, ...args } }) => {
-  queue = queue.then(async () => {
+  const job = async () => {
     try {
       const value = await HANDLERS[type](args);
       const transfer = [value?.map?.buffer, value instanceof ImageBitmap ? value : null].filter(Boolean);
@@ -248,5 +253,8 @@ self.addEventListener("message", ({ data: { id, type, ...args } }) => {
     } catch (err) {
       self.postMessage({ id, error: { name: err.name ?? "Error", message: err.message ?? String(err) } });
     }
-  });
+  };
+  // A split touches no model: it runs at once, so a drop's rows appear while the model loads.
+  if (type === "split") job();
+  else queue = queue.then(job);
 });
