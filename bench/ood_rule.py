@@ -1,4 +1,4 @@
-"""Measures the page's "may not be a brain MRI" rule (frontend/js/results.js, RELIABILITY), which
+"""Measures the page's "may not be a brain MRI" rule (frontend/js/worker/verdict.js, thresholds RELIABILITY), which
 withholds the verdict (result level "not-mri"), and its "uncertain" flag, on real MRI slices and
 on generated images that are not MRI, by classifying them in the page itself (headless Chromium,
 window.classifier). Writes reports/ood-rule.md.
@@ -172,10 +172,11 @@ def render(rows: dict[str, dict], info: dict, model_note: str | None, command: s
         f"(backend {info['backend']}, model version `{info['version']}`"
         + (f": {model_note}" if model_note else "") + ").",
         "",
-        "The rule (frontend/js/results.js, `RELIABILITY`): the page gives **no verdict** (result level `not-mri`, "
-        "its reasons instead) when the input does not look like a brain MRI slice: mean RGB chroma above 12 "
-        "(`colour`), standard deviation of the 0-255 model input below 8 (`uniform`), or less than 25 % of the "
-        "outer band (1/16 of the side) darker than 40, or a mean above 160 (`no-background`). The input thresholds "
+        "The rule (frontend/js/worker/verdict.js, `RELIABILITY`): the page gives **no verdict** "
+        "(result level `not-mri`, its reasons instead) when the input does not look like a brain MRI slice: "
+        "mean RGB chroma above 12 (`colour`), standard deviation of the 0-255 model input below 8 (`uniform`), "
+        "or less than 25 % of the outer band (1/16 of the side) darker than 40, or a mean above 160 "
+        "(`no-background`). The input thresholds "
         "sit outside the range of 1,500 real slices from the three data sets. A result with a verdict is flagged "
         "**uncertain** when the top class has probability below 0.6 (`low-confidence`).",
         "",

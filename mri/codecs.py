@@ -1,6 +1,6 @@
 """Compressed DICOM: which transfer syntaxes are read, and the checks made before any decoder runs.
 
-The Python twin of frontend/js/codecs.js. pydicom decodes through its plugins (pylibjpeg with
+The Python twin of frontend/js/worker/codecs.js. pydicom decodes through its plugins (pylibjpeg with
 pylibjpeg-libjpeg for JPEG and JPEG-LS, pylibjpeg-openjpeg for JPEG 2000, pylibjpeg-rle for RLE;
 pinned in requirements.txt). Before pydicom decodes, the size each frame's codestream declares
 (its SOF or SIZ marker) must equal the header's Rows x Columns, which the caller has already held

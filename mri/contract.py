@@ -1,7 +1,7 @@
 """The model contract: what metadata.json must say, and the shape of every answer.
 
 Training writes metadata.json, convert checks a model against it and the site answers with it; all
-three read it here. docs/contract.md describes the contract; frontend/js/contract.js is the page's
+three read it here. docs/contract.md describes the contract; frontend/js/shared/contract.js is the page's
 twin, and tests/test_contract.py feeds both the same good and bad files.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 # Folder names that mean "no tumour", in the order they are looked for.
 NO_TUMOR_NAMES = ("notumor", "no_tumor", "no-tumor", "no", "normal", "healthy")
 # The cut-off for "tumour likely" where metadata.json records no usable "decision" (written by
-# training.operating_points --write-decision); frontend/js/results.js DEFAULT_DECISION is its twin.
+# training.operating_points --write-decision); frontend/js/shared/results.js DEFAULT_DECISION is its twin.
 DEFAULT_TUMOR_THRESHOLD = 0.5
 
 
@@ -85,7 +85,7 @@ def read_metadata(path: str | Path) -> Metadata:
 
 def tumor_threshold(metadata: Metadata) -> float:
     """metadata.json's decision.tumor_threshold where its decision is usable, as the page checks it
-    (frontend/js/results.js decisionOf: 0 < possible <= tumour < 1), else DEFAULT_TUMOR_THRESHOLD."""
+    (frontend/js/shared/results.js decisionOf: 0 < possible <= tumour < 1), else DEFAULT_TUMOR_THRESHOLD."""
     decision = metadata.document.get("decision")
     decision = decision if isinstance(decision, dict) else {}
     tumour, possible = decision.get("tumor_threshold"), decision.get("possible_threshold")

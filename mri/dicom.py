@@ -1,4 +1,4 @@
-"""DICOM pixel data -> float32 RGB [h, w, 3], 0-255: the Python twin of frontend/js/dicom.js.
+"""DICOM pixel data -> float32 RGB [h, w, 3], 0-255: the Python twin of frontend/js/worker/dicom.js.
 
 The rule both follow: take the middle frame of a multi-frame file (or `frame`), apply
 RescaleSlope/RescaleIntercept, window with the file's first WindowCenter/WindowWidth or, when the

@@ -1,4 +1,4 @@
-"""A DICOM series (files of one or more frames) -> a Volume: the Python twin of frontend/js/series.js.
+"""A DICOM series (files of one or more frames) -> a Volume: the Python twin of frontend/js/worker/series.js.
 
 Files are grouped by SeriesInstanceUID (more than one series is refused: classify them one at a
 time); frames are ordered by their position along the slice normal (ImagePositionPatient on

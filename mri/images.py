@@ -4,7 +4,7 @@ The model's input (docs/contract.md): decode by content, convert to grayscale wh
 resize bilinearly (half-pixel centres, no antialiasing: what `tf.image.resize` and TF.js
 `resizeBilinear(..., halfPixelCenters=true)` both do), float32 pixel values 0-255, shape
 [h, w, c]. Training, the server and the parity tests all call these functions; the page has its
-own JavaScript twin (`frontend/js/preprocess.js`) checked against this one by a test.
+own JavaScript twin (`frontend/js/worker/preprocess.js`) checked against this one by a test.
 """
 from __future__ import annotations
 

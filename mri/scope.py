@@ -1,4 +1,4 @@
-"""What the model knows, read from a DICOM header: the Python twin of frontend/js/scope.js.
+"""What the model knows, read from a DICOM header: the Python twin of frontend/js/shared/scope.js.
 
 The model was trained on axial 2-D slices of brain MRI in T1, T1 with contrast, T2 and FLAIR. A
 file whose header says it is something else (another modality, diffusion, EPI/fMRI, a localiser,

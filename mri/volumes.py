@@ -1,4 +1,4 @@
-"""Whole scans -> axial slices ready for the model: the Python twin of frontend/js/volume.js.
+"""Whole scans -> axial slices ready for the model: the Python twin of frontend/js/worker/volume.js.
 
 A NIfTI-1/2 file (gzipped or not) or a DICOM series becomes a volume in one convention, the one
 the BraTS training slices use:
@@ -237,7 +237,7 @@ def model_inputs(volume: Volume, height: int, width: int) -> tuple[np.ndarray, n
 def summarize(indices, tumor_probabilities, total: int, notes: list[str], threshold: float, top: int = 3) -> dict:
     """What a scan's per-slice results add up to (not a diagnosis): the slices most likely to show
     a tumour, and how many are at or above `threshold` (mri.contract.tumor_threshold, the cut-off
-    single images use). frontend/js/scanresults.js is its twin."""
+    single images use). frontend/js/shared/scanresults.js is its twin."""
     ranked = sorted(zip(indices, tumor_probabilities), key=lambda pair: (-pair[1], pair[0]))
     return {
         "slices": int(total),

@@ -52,7 +52,7 @@ const BINARIES = [
   ["@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm.wasm"],
   ["@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm-simd.wasm"],
   ["@tensorflow/tfjs-backend-wasm", "dist/tfjs-backend-wasm-threaded-simd.wasm"],
-  // DICOM JPEG-LS and JPEG 2000 decoders (frontend/js/codecs.js), decode-only builds.
+  // DICOM JPEG-LS and JPEG 2000 decoders (frontend/js/worker/codecs.js), decode-only builds.
   ["@cornerstonejs/codec-charls", "dist/charlswasm_decode.wasm"],
   ["@cornerstonejs/codec-openjpeg", "dist/openjpegwasm_decode.wasm"],
 ];

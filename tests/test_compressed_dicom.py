@@ -1,5 +1,5 @@
 """Compressed DICOM, encoded here from a real slice into each transfer syntax hospitals send: the
-server (mri.dicom with pydicom's plugins) and the page's decoders (frontend/js/codecs.js, run in
+server (mri.dicom with pydicom's plugins) and the page's decoders (frontend/js/worker/codecs.js, run in
 Node) must give the uncompressed original's stored values, and a compressed bomb is refused before
 any decoder runs, in both."""
 from __future__ import annotations

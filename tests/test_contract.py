@@ -1,4 +1,4 @@
-"""The model contract, once per language: mri/contract.py and frontend/js/contract.js give the
+"""The model contract, once per language: mri/contract.py and frontend/js/shared/contract.js give the
 same verdict on the same metadata.json files (tests/fixtures/metadata, plus the shipped one) and
 shape the same answer from the same probabilities."""
 from __future__ import annotations
@@ -30,7 +30,7 @@ PROBABILITIES = [[0.1, 0.6, 0.25, 0.05], [0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 1.
 # Node reads the same files through the page's module and prints its verdicts and answers.
 NODE_SCRIPT = """
 import { readFileSync } from "node:fs";
-import { metadataProblems, shapeResult } from "./frontend/js/contract.js";
+import { metadataProblems, shapeResult } from "./frontend/js/shared/contract.js";
 const [files, shipped, rows] = JSON.parse(process.argv[1]);
 const problems = Object.fromEntries(files.map((f) => [f, metadataProblems(JSON.parse(readFileSync(f, "utf8")))]));
 const metadata = JSON.parse(readFileSync(shipped, "utf8"));
@@ -107,7 +107,7 @@ DECISIONS = [{"tumor_threshold": 0.7, "possible_threshold": 0.3}, {"tumor_thresh
              {"tumor_threshold": "0.7", "possible_threshold": 0.3}, {"tumor_threshold": 0.7}, None]
 
 NODE_DECISIONS = """
-import { decisionOf } from "./frontend/js/results.js";
+import { decisionOf } from "./frontend/js/shared/results.js";
 console.log(JSON.stringify(JSON.parse(process.argv[1]).map((decision) => decisionOf({ decision }).tumour)));
 """
 

@@ -1,5 +1,5 @@
 """Occlusion sensitivity: the Python reference (training/explain/occlusion.py) finds what a model relies on,
-and the page's code (frontend/js/explain.js, run by Node on the converted TF.js model) gives the
+and the page's code (frontend/js/shared/explain.js, run by Node on the converted TF.js model) gives the
 same map for the same model and input."""
 from __future__ import annotations
 

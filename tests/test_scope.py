@@ -1,4 +1,4 @@
-"""The scope rules (mri/scope.py and frontend/js/scope.js) on the shared fixtures, the two runtimes
+"""The scope rules (mri/scope.py and frontend/js/shared/scope.js) on the shared fixtures, the two runtimes
 giving the very same answers, reasons included; and the rules read from real DICOM headers."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The page's scan reading (frontend/js/nifti.js, series.js, volume.js) against mri/volumes.py
+"""The page's scan reading (frontend/js/worker/nifti.js, series.js, volume.js) against mri/volumes.py
 and mri/dicom_series.py: the same files must give the same slices, bytes for bytes, and the
 same refusals."""
 from __future__ import annotations

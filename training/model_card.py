@@ -7,7 +7,7 @@ points, model comparison, sequence probe).
     python -m training.model_card --check    # exit 1, saying what to run, if the card is stale
 
 Run it after any of those files changes (`make reports` does). Reads JSON only: no TensorFlow.
-The page builds its own card from metadata.json at run time (frontend/js/modelcard.js).
+The page builds its own card from metadata.json at run time (frontend/js/shared/modelcard.js).
 """
 from __future__ import annotations
 

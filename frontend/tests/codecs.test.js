@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { readFile, readdir } from "node:fs/promises";
 import { describe, it } from "node:test";
 
-import { checkCodestream } from "../js/codecs.js";
-import { decodeDicomFrame, dicomPixels, readDicom } from "../js/dicom.js";
-import { ImageDecodeError } from "../js/preprocess.js";
-import { decodeRle } from "../js/rle.js";
+import { checkCodestream } from "../js/worker/codecs.js";
+import { decodeDicomFrame, dicomPixels, readDicom } from "../js/worker/dicom.js";
+import { ImageDecodeError } from "../js/worker/preprocess.js";
+import { decodeRle } from "../js/worker/rle.js";
 
 // A 64 x 64 crop of a real BraTS T2 slice in each syntax the page decodes itself (written by
 // tests/fixtures/codecs/make.py with dcmtk and pydicom's encoders); the uncompressed original beside.

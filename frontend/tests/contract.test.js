@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, it } from "node:test";
 
-import { checkMetadata, metadataProblems } from "../js/contract.js";
+import { checkMetadata, metadataProblems } from "../js/shared/contract.js";
 
 // The files mri/contract.py is tested on too (tests/test_contract.py), with the expected verdicts.
 const FIXTURES = new URL("../../tests/fixtures/metadata/", import.meta.url);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { csvField, resultsCsv, toCsv } from "../js/csv.js";
+import { csvField, resultsCsv, toCsv } from "../js/shared/csv.js";
 
 describe("csvField", () => {
   it("leaves plain values alone", () => {

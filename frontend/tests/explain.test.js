@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 
 import {
   HEATMAP_FULL_SCALE, fillOccludedBatch, heatmapRgba, occlusionMap, occlusionPasses, occlusionPatches, occlusionSettings, patchPositions,
-} from "../js/explain.js";
+} from "../js/shared/explain.js";
 
 describe("occlusion geometry", () => {
   it("uses an eighth-of-the-side patch moved by half a patch", () => {

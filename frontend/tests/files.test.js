@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { contentKey, isJunk, skippedLine, withoutJunk } from "../js/files.js";
+import { contentKey, isJunk, skippedLine, withoutJunk } from "../js/ui/files.js";
 
 describe("isJunk", () => {
   it("skips notes, system thumbnails and settings, and hidden files or folders", () => {

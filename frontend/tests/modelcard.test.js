@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { DISCLAIMER, flattenFacts, modelCard, modelVersion } from "../js/modelcard.js";
+import { modelVersion } from "../js/shared/hash.js";
+import { DISCLAIMER, flattenFacts, modelCard } from "../js/shared/modelcard.js";
 
 // The shape training/train.py and training/compare.py write.
 const METADATA = {

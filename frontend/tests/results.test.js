@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { serverAnswer, shapeResult } from "../js/contract.js";
+import { serverAnswer, shapeResult } from "../js/shared/contract.js";
+import { percent } from "../js/shared/format.js";
 import {
-  DEFAULT_DECISION, RELIABILITY, compareAnswers, comparisonSentence, cutoffSentence, decisionOf, inputStatistics, percent, reliabilityWarnings,
-  resultLevel, sortRows, tumourVerdict,
-} from "../js/results.js";
+  DEFAULT_DECISION, RELIABILITY, compareAnswers, comparisonSentence, cutoffSentence, decisionOf, resultLevel, tumourVerdict,
+} from "../js/shared/results.js";
+import { sortRows } from "../js/ui/sort.js";
+import { inputStatistics, reliabilityWarnings, verdictOf } from "../js/worker/verdict.js";
 
 const METADATA = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor" };
 const MRI_LIKE = { chroma: 0, borderDark: 1, mean: 40, contrast: 30 };
@@ -161,7 +163,8 @@ describe("the server check compares verdicts, not only the top class", () => {
   const metadata = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor",
     decision: { tumor_threshold: 0.5, possible_threshold: 0.45 } };
   const answer = (pNo) => ({ glioma: (1 - pNo) * 0.6, meningioma: (1 - pNo) * 0.3, notumor: pNo, pituitary: (1 - pNo) * 0.1 });
-  const local = { label: "notumor", probabilities: answer(0.53), tumorProbability: 0.47, level: "possible", flags: [] };
+  const local = { label: "notumor", probabilities: answer(0.53), tumorProbability: 0.47, level: "possible",
+    likelyType: "glioma", flags: [] }; // as the worker answers: its verdict included
 
   it("says the answers differ when the levels do, though both top classes are notumor", () => {
     const server = { label: "notumor", probabilities: answer(0.56), tumor_probability: 0.44 };
@@ -184,5 +187,22 @@ describe("the server check compares verdicts, not only the top class", () => {
     const withheld = { ...local, level: "not-mri", scope: { withheld: true } };
     const server = { label: "notumor", probabilities: answer(0.56), tumor_probability: 0.44 };
     assert.match(comparisonSentence(withheld, server, compareAnswers(withheld, server, metadata)), /^No verdict in this browser: the DICOM header/);
+  });
+});
+
+describe("verdictOf: the worker's verdict, computed once per result", () => {
+  const metadata = { ...METADATA, input: { height: 16, width: 16, channels: 1 }, decision: { tumor_threshold: 0.5, possible_threshold: 0.3 } };
+  // A bright square on black: what the reliability rule reads as a brain slice.
+  const input = new Float32Array(256).map((_, i) => ((i >> 4) >= 4 && (i >> 4) < 12 && i % 16 >= 4 && i % 16 < 12 ? 200 : 0));
+  const image = { width: 16, height: 16, channels: 1, data: Uint8Array.from(input) };
+  const result = { label: "glioma", probabilities: { glioma: 0.7, meningioma: 0.1, notumor: 0.15, pituitary: 0.05 }, tumorProbability: 0.85 };
+
+  it("gives the level, the likely type and its probability", () => {
+    const verdict = verdictOf(result, { input, image }, metadata);
+    assert.deepEqual([verdict.level, verdict.likelyType, verdict.typeProbability, verdict.flags], ["likely", "glioma", 0.7, []]);
+  });
+  it("withholds the verdict when the DICOM header puts the image out of scope", () => {
+    const verdict = verdictOf(result, { input, image, scope: { withheld: true, reasons: ["It is a sagittal slice."] } }, metadata);
+    assert.deepEqual([verdict.level, verdict.likelyType, verdict.reasons], ["not-mri", null, ["It is a sagittal slice."]]);
   });
 });

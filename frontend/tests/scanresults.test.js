@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { scanCsv, summarizeScan, summaryText } from "../js/scanresults.js";
+import { scanCsv, summarizeScan, summaryText } from "../js/shared/scanresults.js";
 
 const LABELS = ["glioma", "notumor"];
 const slice = (index, p) => ({ index, label: p >= 0.5 ? "glioma" : "notumor", tumorProbability: p,

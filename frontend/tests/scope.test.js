@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 
 import dicomParser from "../vendor/dicom-parser.js";
-import { headerOf, judge, judgeSeries, planeOf } from "../js/scope.js";
+import { headerOf, judge, judgeSeries, planeOf } from "../js/shared/scope.js";
 
 // The fixtures mri/scope.py is held to as well (tests/test_scope.py).
 const { cases } = JSON.parse(readFileSync(new URL("../../tests/fixtures/scope/cases.json", import.meta.url), "utf8"));

@@ -2,7 +2,7 @@
 // the rules a strict Content-Security-Policy imposes on the HTML.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -15,9 +15,14 @@ function appFiles() {
   return JSON.parse(list.replace(/,\s*\]$/, "]"));
 }
 
+// The files under one folder of the page (js/ has a folder per thread and role), as APP_FILES names them.
+const pageFiles = (dir) => readdirSync(path.join(FRONTEND, dir), { recursive: true })
+  .map((name) => `${dir}/${name.split(path.sep).join("/")}`)
+  .filter((file) => statSync(path.join(FRONTEND, file)).isFile());
+
 describe("every script", () => {
   it("parses (the browser-only ones too: worker, UI, service worker)", () => {
-    const scripts = [...readdirSync(path.join(FRONTEND, "js")).map((f) => `js/${f}`), "sw.js"];
+    const scripts = [...pageFiles("js"), "sw.js"];
     for (const script of scripts) {
       const checked = spawnSync(process.execPath, ["--check", path.join(FRONTEND, script)], { encoding: "utf8" });
       assert.equal(checked.status, 0, `${script}: ${checked.stderr}`);
@@ -28,9 +33,7 @@ describe("every script", () => {
 describe("service worker", () => {
   it("precaches every module and stylesheet of the page, and only files that exist", () => {
     const files = appFiles();
-    for (const dir of ["js", "css"]) {
-      for (const name of readdirSync(path.join(FRONTEND, dir))) assert.ok(files.includes(`${dir}/${name}`), `${dir}/${name} is not in APP_FILES`);
-    }
+    for (const file of [...pageFiles("js"), ...pageFiles("css")]) assert.ok(files.includes(file), `${file} is not in APP_FILES`);
     for (const file of files.filter((f) => f !== "./" && !f.startsWith("vendor/"))) {
       assert.ok(existsSync(path.join(FRONTEND, file)), `APP_FILES names ${file}, which does not exist`);
     }

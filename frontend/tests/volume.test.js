@@ -6,10 +6,10 @@ import { test } from "node:test";
 
 import { PATIENT_NAME, makeDicom } from "./helpers/dicom-writer.js";
 import { DESCRIPTION, gzip, makeNifti } from "./helpers/nifti-writer.js";
-import { inflate, looksLikeNifti, readNifti } from "../js/nifti.js";
-import { readScan } from "../js/scans.js";
-import { groupSeries, readSeries, seriesUid } from "../js/series.js";
-import { axialLayout, hasHead, scaledAxialSlices, sliceImage } from "../js/volume.js";
+import { inflate, looksLikeNifti, readNifti } from "../js/worker/nifti.js";
+import { readScan } from "../js/worker/scans.js";
+import { groupSeries, readSeries, seriesUid } from "../js/worker/series.js";
+import { axialLayout, hasHead, scaledAxialSlices, sliceImage } from "../js/worker/volume.js";
 
 const SHAPE = [4, 5, 3];
 const COUNT = SHAPE[0] * SHAPE[1] * SHAPE[2];

@@ -154,7 +154,7 @@ def test_the_heatmap_is_drawn_on_a_fixed_scale_with_a_legend(app):
     peak, full_scale = app.page.evaluate("""async ([b64, name, label]) => {
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const { map } = await window.classifier.explain(new File([bytes], name), { label });
-        const { HEATMAP_FULL_SCALE } = await import('./js/explain.js');
+        const { HEATMAP_FULL_SCALE } = await import('./js/shared/explain.js');
         return [Math.max(...map), HEATMAP_FULL_SCALE];
     }""", [base64.b64encode(png.data).decode(), png.name, label])
     alpha = app.page.evaluate("""() => { const c = document.getElementById('heatmap');

@@ -1,4 +1,4 @@
-"""Where the model looked: occlusion sensitivity, the Python reference of frontend/js/explain.js.
+"""Where the model looked: occlusion sensitivity, the Python reference of frontend/js/shared/explain.js.
 
 The page runs a TF.js graph model, which offers no gradients, so it explains with occlusion: cover
 one square patch of the model input at a time with FILL_VALUE (0, the black background of an MRI

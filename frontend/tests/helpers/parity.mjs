@@ -15,12 +15,12 @@
 //                                                                   stdout: {answers: [{count, rows, columns, head, notes} | {error}]}
 import { readFile, writeFile } from "node:fs/promises";
 
-import { decodeDicomFrame, dicomPixels, readDicom } from "../../js/dicom.js";
-import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/explain.js";
-import { toModelInput } from "../../js/preprocess.js";
-import { readScan } from "../../js/scans.js";
-import { judge } from "../../js/scope.js";
-import { hasHead, sliceImage } from "../../js/volume.js";
+import { decodeDicomFrame, dicomPixels, readDicom } from "../../js/worker/dicom.js";
+import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/shared/explain.js";
+import { toModelInput } from "../../js/worker/preprocess.js";
+import { readScan } from "../../js/worker/scans.js";
+import { judge } from "../../js/shared/scope.js";
+import { hasHead, sliceImage } from "../../js/worker/volume.js";
 
 async function readFloats(file) {
   const bytes = await readFile(file);

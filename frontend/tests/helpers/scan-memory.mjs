@@ -5,7 +5,7 @@
 import { openAsBlob } from "node:fs";
 import { resourceUsage } from "node:process";
 
-import { readScan } from "../../js/scans.js";
+import { readScan } from "../../js/worker/scans.js";
 
 const blob = await openAsBlob(process.argv[2]);
 const file = new File([blob], process.argv[2].split("/").pop());

@@ -1,7 +1,8 @@
 // metadata.json -> checks and the model card's content. DOM-free, tested by Node.
 import { collectionOf, sequencesAndPlanes } from "./collections.js";
 import { MAX_AXIAL_TILT_DEGREES } from "./scope.js";
-import { LEVEL_HEADLINES, RELIABILITY, decisionOf, percent } from "./results.js";
+import { percent } from "./format.js";
+import { LEVEL_HEADLINES, RELIABILITY, decisionOf } from "./results.js";
 
 export const DISCLAIMER = "Research and education only. This is not a medical device and must not be " +
   "used for diagnosis or treatment decisions.";
@@ -14,29 +15,6 @@ export const STANDING_LIMITS = Object.freeze([
     "confidently: the held-out figures do not carry over to them.",
   "The heatmap shows which regions changed its answer when hidden, not where a tumour is.",
 ]);
-
-// cyrb53: a fast 53-bit string hash. Only a cache key, so no need for crypto.subtle (which
-// plain-http hosts other than localhost do not offer).
-function hash53(text) {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
-}
-
-/**
- * The model's version: metadata.version when the converter records one, else a hash of
- * metadata.json (a retrained model comes with new metrics, so new metadata).
- */
-export function modelVersion(metadata, text) {
-  return String(metadata.version ?? hash53(text));
-}
 
 function formatValue(key, value) {
   if (typeof value === "number") {

@@ -2,21 +2,24 @@
 // responsive through a batch of hundreds of files and a 225-pass explanation.
 //
 // Protocol: the page posts {id, type, ...args}; the worker answers {id, value} or
-// {id, error: {name, message}}. Jobs run one at a time, in the order they arrive.
-import * as tf from "../vendor/tfjs-core.js";
-import { loadGraphModel } from "../vendor/tfjs-converter.js";
+// {id, error: {name, message}}. Jobs run one at a time, in the order they arrive ("split",
+// which reads only headers, at once).
+import * as tf from "../../vendor/tfjs-core.js";
+import { loadGraphModel } from "../../vendor/tfjs-converter.js";
 import { backendDetails, startBackend } from "./backends.js";
-import { checkMetadata, shapeResult } from "./contract.js";
+import { checkMetadata, shapeResult } from "../shared/contract.js";
 import { decodeFile, previewBitmap } from "./decode.js";
-import { occlusionSensitivity } from "./explain.js";
-import { modelVersion } from "./modelcard.js";
-import { meanChroma, toModelInput } from "./preprocess.js";
-import { NOT_MRI_CODES, decisionOf, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "./results.js";
+import { occlusionSensitivity } from "../shared/explain.js";
+import { modelVersion } from "../shared/hash.js";
+import { toModelInput } from "./preprocess.js";
+import { decisionOf } from "../shared/results.js";
 import { readScan } from "./scans.js";
-import { summarizeScan } from "./scanresults.js";
+import { splitScans } from "./split.js";
+import { summarizeScan } from "../shared/scanresults.js";
+import { verdictOf } from "./verdict.js";
 import { hasHead, sliceImage } from "./volume.js";
 
-const MODEL_DIR = new URL("../model/", import.meta.url);
+const MODEL_DIR = new URL("../../model/", import.meta.url);
 // The service worker's cache of the model (sw.js serves from it offline).
 const MODEL_CACHE = "model";
 
@@ -147,21 +150,10 @@ async function classify({ file, name, frame }) {
   const probabilities = await predict(runner, input, shape);
   const t2 = performance.now();
   const result = shapeResult(probabilities, metadata, t2 - t0);
-  const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
-  const warnings = reliabilityWarnings(result, stats);
-  const flags = warnings.map((w) => w.code);
-  // A DICOM header that says the image is outside what the model knows withholds the verdict.
-  const level = scope?.withheld ? "not-mri" : resultLevel({ ...result, flags }, metadata);
   return {
     ...result,
-    level,
-    // Why there is no verdict, when level is "not-mri".
-    reasons: [...(scope?.reasons ?? []), ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
+    ...verdictOf(result, { input, image, scope }, metadata),
     scope,
-    likelyType: tumourVerdict({ ...result, level }, metadata).likelyType,
-    uncertain: warnings.length > 0,
-    warnings: warnings.map((w) => w.message),
-    flags,
     dicom,
     frames,
     frame: shown,
@@ -246,11 +238,14 @@ function memory() {
   return { numTensors, numBytes, backend: tf.getBackend() };
 }
 
-const HANDLERS = { init, classify, classifyScan, explain, render, png, memory };
+// Which files of a drop are scans: headers only, no model needed (split.js).
+const split = ({ files }) => splitScans(files);
+
+const HANDLERS = { init, classify, classifyScan, explain, render, png, memory, split };
 let queue = Promise.resolve();
 
 self.addEventListener("message", ({ data: { id, type, ...args } }) => {
-  queue = queue.then(async () => {
+  const job = async () => {
     try {
       const value = await HANDLERS[type](args);
       const transfer = [value?.map?.buffer, value instanceof ImageBitmap ? value : null].filter(Boolean);
@@ -258,5 +253,8 @@ self.addEventListener("message", ({ data: { id, type, ...args } }) => {
     } catch (err) {
       self.postMessage({ id, error: { name: err.name ?? "Error", message: err.message ?? String(err) } });
     }
-  });
+  };
+  // A split touches no model: it runs at once, so a drop's rows appear while the model loads.
+  if (type === "split") job();
+  else queue = queue.then(job);
 });

@@ -1,6 +1,6 @@
 // The runtime line, the footer's versions and the model card, once the model has loaded.
 import { $, element, seconds } from "./dom.js";
-import { modelCard } from "./modelcard.js";
+import { modelCard } from "../shared/modelcard.js";
 
 function factTable({ caption, columns, rows: cells }) {
   return element("div", { className: "table-wrap card-table" }, [element("table", {}, [

@@ -7,7 +7,7 @@
  * warmed up, with the backend and model details.
  */
 export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
-  const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  const worker = new Worker(new URL("../worker/worker.js", import.meta.url), { type: "module" });
   const pending = new Map();
   let nextId = 0;
   let broken = null;
@@ -50,7 +50,7 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
     info,
     /**
      * Blob/File -> {label, probabilities, tumorProbability, level ("likely" | "possible" | "none" |
-     * "not-mri"), reasons (why not-mri), likelyType, ms, uncertain, warnings, dicom, frames, frame, timings}.
+     * "not-mri"), reasons (why not-mri), likelyType, typeProbability, ms, uncertain, warnings, dicom, frames, frame, timings}.
      */
     classify: (file, { frame = null } = {}) => classify({ file, name: named(file), frame }),
     /** Blob/File -> {map, height, width, label, patch, stride, passes, ms}; `label` defaults to the top one. */
@@ -69,6 +69,11 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
     renderSlice: (scan, index) => render({ slice: { scan, index } }),
     explainSlice: (scan, index, { label = null } = {}) => explain({ slice: { scan, index }, label }),
     pngSlice: (scan, index) => png({ slice: { scan, index } }),
+    /**
+     * Files -> {scans: [{kind ("nifti" | "series"), files: [index]}], images: [index]}: which are
+     * scans, read in the worker (the page parses no DICOM file); needs no model, so no wait for it.
+     */
+    split: (files) => call("split", { files }),
     /** -> {numTensors, numBytes, backend}: for checking that classification leaks nothing. */
     memory: afterInit("memory"),
   };

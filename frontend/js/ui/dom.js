@@ -1,5 +1,5 @@
 // Small DOM builders and helpers shared by the page's views (the UI modules, scanview.js).
-import { percent } from "./results.js";
+import { percent } from "../shared/format.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -23,6 +23,14 @@ export function probabilityBar(label, result) {
     element("div", { className: "bar-track", attrs: { role: "img", "aria-label": `${label}: ${percent(p)}` } }, [fill]),
     element("span", { className: "bar-value", text: percent(p) }),
   ]);
+}
+
+/** Text -> a CSV file downloaded, with a byte-order mark so that spreadsheet programs read UTF-8 names right. */
+export function downloadCsv(text, filename) {
+  const blob = new Blob(["\uFEFF", text], { type: "text/csv;charset=utf-8" });
+  const link = element("a", { attrs: { href: URL.createObjectURL(blob), download: filename } });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
 export function seconds(ms) {

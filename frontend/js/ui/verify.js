@@ -1,5 +1,5 @@
 // "Check with the server": the one place the page sends an image, and only when asked.
-import { serverAnswer } from "./contract.js";
+import { serverAnswer } from "../shared/contract.js";
 
 // Relative to the page, so the check goes to whichever server hosts it.
 export const PREDICT_URL = "api/predict";

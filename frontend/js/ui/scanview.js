@@ -3,61 +3,19 @@
 // slices, a slider with the selected slice's image, classes and heatmap, the summary and a CSV.
 // Nothing leaves the page, except the selected slice as PNG when "Check this slice with the
 // server" is pressed.
-import { DICOM_HEADER_BYTES, isDicom } from "./dicom.js";
-import { element, probabilityBar } from "./dom.js";
-import { heatmapRgba } from "./explain.js";
-import { looksLikeNifti } from "./nifti.js";
-import { percent } from "./results.js";
-import { scanCsv, summaryText } from "./scanresults.js";
-import { groupSeries, seriesUid } from "./series.js";
+import { downloadCsv, element, probabilityBar } from "./dom.js";
+import { drawHeatmap } from "./heatmap.js";
+import { percent } from "../shared/format.js";
+import { scanCsv, summaryText } from "../shared/scanresults.js";
 import { askServer } from "./verify.js";
 
 const STRIP_HEIGHT = 64;
 
-function download(text, filename) {
-  const blob = new Blob(["\uFEFF", text], { type: "text/csv;charset=utf-8" });
-  const link = element("a", { attrs: { href: URL.createObjectURL(blob), download: filename } });
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-}
-
-/**
- * Splits files into scans (each NIfTI file; the DICOM files of one series, two or more files
- * sharing a SeriesInstanceUID) and the rest, which the page classifies as images.
- */
-export async function splitScans(files) {
-  const scans = [];
-  const images = [];
-  const dicoms = [];
-  for (const file of files) {
-    const head = new Uint8Array(await file.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
-    if (isDicom(head)) {
-      let uid = "";
-      try {
-        uid = seriesUid(new Uint8Array(await file.arrayBuffer()), file.name);
-      } catch {
-        // An unreadable DICOM file goes the image way, which says why it cannot be read.
-      }
-      if (uid) {
-        dicoms.push({ uid, file });
-        continue;
-      }
-    } else if (await looksLikeNifti(file)) {
-      scans.push({ name: file.webkitRelativePath || file.name, files: [file] });
-      continue;
-    }
-    images.push(file);
-  }
-  for (const { items } of groupSeries(dicoms)) {
-    const group = items.map((item) => item.file);
-    if (group.length < 2) {
-      images.push(...group);
-      continue;
-    }
-    const folder = group[0].webkitRelativePath?.split("/").slice(0, -1).join("/");
-    scans.push({ name: folder ? `${folder} (DICOM series, ${group.length} files)` : `DICOM series of ${group.length} files`, files: group });
-  }
-  return { scans, images };
+// A scan as the worker's split names it -> the card's title.
+function scanName(kind, group) {
+  if (kind === "nifti") return group[0].webkitRelativePath || group[0].name;
+  const folder = group[0].webkitRelativePath?.split("/").slice(0, -1).join("/");
+  return folder ? `${folder} (DICOM series, ${group.length} files)` : `DICOM series of ${group.length} files`;
 }
 
 /** The scans section of the page; `take(files)` classifies the scans among them and returns the rest. */
@@ -190,7 +148,7 @@ export function startScanView(classifier) {
       }
     });
     csvButton.addEventListener("click", () => {
-      download(scanCsv(scan.name, size.slices, scan.slices, metadata.labels), "mri-scan-slices.csv");
+      downloadCsv(scanCsv(scan.name, size.slices, scan.slices, metadata.labels), "mri-scan-slices.csv");
     });
     select(summary.mostLikely[0]?.index ?? Math.floor(size.slices / 2));
   }
@@ -198,9 +156,13 @@ export function startScanView(classifier) {
   return {
     /** Classifies the scans among `files` (in the background) and returns the other files. */
     async take(files) {
-      const { scans, images } = await splitScans(files);
-      for (const scan of scans) addScan(scan);
-      return images;
+      // Should the worker fail to start, every file goes the image way, whose rows say why.
+      const split = await classifier.split(files).catch(() => ({ scans: [], images: files.map((_, i) => i) }));
+      for (const { kind, files: indices } of split.scans) {
+        const group = indices.map((i) => files[i]);
+        addScan({ name: scanName(kind, group), files: group });
+      }
+      return split.images.map((i) => files[i]);
     },
   };
 }
@@ -228,15 +190,4 @@ function drawStrip(canvas, count, byIndex, threshold, selected = -1) {
     context.lineWidth = 2;
     context.strokeRect(selected * width, 1, width, STRIP_HEIGHT - 2);
   }
-}
-
-function drawHeatmap(canvas, preview, explanation) {
-  const { rgba } = heatmapRgba(explanation.map);
-  const small = new OffscreenCanvas(explanation.width, explanation.height);
-  small.getContext("2d").putImageData(new ImageData(rgba, explanation.width, explanation.height), 0, 0);
-  canvas.width = preview.width;
-  canvas.height = preview.height;
-  const context = canvas.getContext("2d");
-  context.filter = `blur(${((canvas.width / explanation.width) * explanation.stride) / 2}px)`;
-  context.drawImage(small, 0, 0, canvas.width, canvas.height);
 }

@@ -1,7 +1,8 @@
 // "Check with the server": sends the selected image (a DICOM file's displayed frame as PNG) to
 // POST /api/predict and shows both answers side by side.
 import { $, element } from "./dom.js";
-import { compareAnswers, comparisonSentence, percent } from "./results.js";
+import { percent } from "../shared/format.js";
+import { compareAnswers, comparisonSentence } from "../shared/results.js";
 import { state } from "./state.js";
 import { askServer } from "./verify.js";
 

@@ -1,6 +1,6 @@
 // The detail panel's heatmap: occlusion sensitivity drawn over the preview, with its controls.
 import { $, seconds } from "./dom.js";
-import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "./explain.js";
+import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "../shared/explain.js";
 import { state } from "./state.js";
 
 // The heatmap is computed as soon as an image is shown when it should take less than this (wasm);
@@ -59,11 +59,16 @@ async function drawExplanation(row, label) {
     row.explanations.set(key, explanation);
   }
   if (state.selected !== row || $("explain-label").value !== label) return;
+  const peak = drawHeatmap($("heatmap"), $("preview"), explanation);
+  caption.textContent = heatmapCaption(explanation, label, peak);
+  $("heatmap-legend").hidden = false;
+}
+
+/** An explanation drawn on `canvas`, over and as large as `preview`; -> the map's peak. */
+export function drawHeatmap(canvas, preview, explanation) {
   const { rgba, peak } = heatmapRgba(explanation.map);
   const small = new OffscreenCanvas(explanation.width, explanation.height);
   small.getContext("2d").putImageData(new ImageData(rgba, explanation.width, explanation.height), 0, 0);
-  const canvas = $("heatmap");
-  const preview = $("preview");
   canvas.width = preview.width;
   canvas.height = preview.height;
   const context = canvas.getContext("2d");
@@ -72,8 +77,7 @@ async function drawExplanation(row, label) {
   // The map is made of overlapping patches; a blur of about half a patch hides their edges.
   context.filter = `blur(${((canvas.width / explanation.width) * explanation.stride) / 2}px)`;
   context.drawImage(small, 0, 0, canvas.width, canvas.height);
-  caption.textContent = heatmapCaption(explanation, label, peak);
-  $("heatmap-legend").hidden = false;
+  return peak;
 }
 
 // The caption says how much the brightest region matters, in a sentence.

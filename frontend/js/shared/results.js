@@ -1,6 +1,10 @@
-// Model output -> what the page and window.classifier report. DOM-free, tested by Node.
+// The result levels and their words: metadata.decision's cut-offs, the verdict rule, and the
+// comparison with the server's answer. DOM-free, tested by Node. The worker gives each result its
+// verdict (worker/verdict.js); the page reads it and applies the rule only to the server's answer.
+import { percent } from "./format.js";
 
-// The "uncertain / may not be a brain MRI" rule. A result is flagged when the model spreads its
+// The thresholds of the "uncertain / may not be a brain MRI" rule (worker/verdict.js applies them;
+// the model card states them). A result is flagged when the model spreads its
 // answer (top probability below minConfidence) or when the input does not look like the slices
 // the model was trained on. The input thresholds sit outside what real slices showed (docs/log.md
 // lists their extremes); bench/ood_rule.py measures the rule on MRI and on generated non-MRI
@@ -85,61 +89,10 @@ export function tumourVerdict(result, metadata) {
 }
 
 /**
- * Statistics of the model input (Float32Array [h * w * c], 0-255) that the reliability rule
- * reads: {borderDark, mean, contrast}.
- */
-export function inputStatistics(input, { height, width, channels }) {
-  const band = Math.max(1, Math.round(Math.min(height, width) * RELIABILITY.borderFraction));
-  let sum = 0;
-  let sumSquares = 0;
-  let border = 0;
-  let borderDark = 0;
-  for (let y = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1) {
-      const i = (y * width + x) * channels;
-      const v = channels === 1 ? input[i] : 0.299 * input[i] + 0.587 * input[i + 1] + 0.114 * input[i + 2];
-      sum += v;
-      sumSquares += v * v;
-      if (y < band || y >= height - band || x < band || x >= width - band) {
-        border += 1;
-        if (v < RELIABILITY.darkLevel) borderDark += 1;
-      }
-    }
-  }
-  const n = height * width;
-  const mean = sum / n;
-  return { borderDark: borderDark / border, mean, contrast: Math.sqrt(Math.max(sumSquares / n - mean * mean, 0)) };
-}
-
-/**
- * The reliability rule: [{code, message}], empty when the result can be read at face value.
- * Codes: "low-confidence" (the model is unsure) and, for inputs unlike brain MRI slices,
- * "colour", "uniform", "no-background". `stats` is inputStatistics(...) plus `chroma`
- * (meanChroma of the decoded image).
- */
-export function reliabilityWarnings(result, stats) {
-  const r = RELIABILITY;
-  const warnings = [];
-  const confidence = Math.max(...Object.values(result.probabilities));
-  if (confidence < r.minConfidence) {
-    warnings.push({ code: "low-confidence", message: `The model is unsure: its top answer has only ${percent(confidence)} probability.` });
-  }
-  if (stats.chroma > r.maxChroma) {
-    warnings.push({ code: "colour", message: "This is a colour image; MRI slices are grayscale, so it may not be a brain MRI." });
-  }
-  if (stats.contrast < r.minContrast) {
-    warnings.push({ code: "uniform", message: "The image is almost uniform; there is little for the model to read." });
-  }
-  if (stats.borderDark < r.minBorderDark || stats.mean > r.maxMean) {
-    warnings.push({ code: "no-background", message: "The image lacks the dark background around a brain slice; it may not be a brain MRI, or it is cropped unlike the training images." });
-  }
-  return warnings;
-}
-
-/**
  * Local and server answers side by side: {sameLabel, largest: {label, local, server, difference}}
  * and, given the metadata, what the page would say of each: {levels: {local, server}, types,
- * sameAnswer (same level and, for a tumour, the same likely type)}. The server's level comes from
+ * sameAnswer (same level and, for a tumour, the same likely type)}. The local answer is the
+ * worker's, with its level and likely type; the server's level comes from
  * its probabilities by the page's own rule, with the page's flags (both saw the same pixels).
  */
 export function compareAnswers(local, server, metadata = null) {
@@ -155,10 +108,9 @@ export function compareAnswers(local, server, metadata = null) {
   if (!metadata) return compared;
   const serverResult = { probabilities: server.probabilities, tumorProbability: server.tumor_probability ?? server.tumorProbability };
   const serverLevel = resultLevel({ ...serverResult, flags: local.flags ?? [] }, metadata);
-  const localVerdict = tumourVerdict(local, metadata);
   const serverVerdict = tumourVerdict({ ...serverResult, level: serverLevel }, metadata);
-  const levels = { local: local.level ?? localVerdict.level, server: serverLevel };
-  const types = { local: localVerdict.likelyType, server: serverVerdict.likelyType };
+  const levels = { local: local.level, server: serverLevel };
+  const types = { local: local.likelyType ?? null, server: serverVerdict.likelyType };
   return { ...compared, levels, types, sameAnswer: levels.local === levels.server && types.local === types.server };
 }
 
@@ -179,46 +131,3 @@ export function comparisonSentence(local, server, compared) {
     `the server's probabilities say ${said(levels.server, types.server, serverP)}.`;
 }
 
-/**
- * 0.1234 -> "12.3 %" (narrow no-break space before the sign). A value that would round to 100
- * or 0 without being it shows as "> 99.9 %" or "< 0.1 %": 99.997 % is not certainty.
- */
-export function percent(p, digits = 1) {
-  const step = 10 ** -digits;
-  const text = (p * 100).toFixed(digits);
-  if (p < 1 && Number(text) >= 100) return `>\u00a0${(100 - step).toFixed(digits)}\u202f%`;
-  if (p > 0 && Number(text) <= 0) return `<\u00a0${step.toFixed(digits)}\u202f%`;
-  return `${text}\u202f%`;
-}
-
-// Result levels from least to most concern, for sorting.
-const LEVEL_ORDER = Object.freeze({ "not-mri": 0, none: 1, possible: 2, likely: 3 });
-
-// Table columns and the value each sorts by; rows without a value (pending, failed) sort last.
-export const SORT_KEYS = Object.freeze({
-  name: (row) => row.name,
-  // By level, then tumour probability within a level (the probability is below 1).
-  verdict: (row) => (row.result ? LEVEL_ORDER[row.result.level] + row.result.tumorProbability : undefined),
-  tumour: (row) => row.result?.tumorProbability,
-  type: (row) => row.result?.likelyType ?? undefined,
-  ms: (row) => row.result?.ms,
-  status: (row) => row.status,
-});
-
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
-
-/** A sorted copy of the table rows; direction 1 ascending, -1 descending; ties keep file order. */
-export function sortRows(rows, key, direction = 1) {
-  const value = SORT_KEYS[key];
-  if (!value) throw new Error(`Unknown sort key ${key}; known: ${Object.keys(SORT_KEYS).join(", ")}`);
-  return rows
-    .map((row, index) => ({ row, index, v: value(row) }))
-    .sort((a, b) => {
-      if (a.v === undefined || b.v === undefined) {
-        return (a.v === undefined) - (b.v === undefined) || a.index - b.index;
-      }
-      const order = typeof a.v === "string" ? collator.compare(a.v, b.v) : a.v - b.v;
-      return order * direction || a.index - b.index;
-    })
-    .map(({ row }) => row);
-}

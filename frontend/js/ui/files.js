@@ -1,5 +1,6 @@
 // Which files of a drop or folder are worth classifying, and which are the same file twice.
 // DOM-free, tested by Node.
+import { cyrb53 } from "../shared/hash.js";
 
 // Files that folders carry besides images: notes, system thumbnails and settings, hidden files.
 const JUNK_NAMES = new Set(["thumbs.db", "desktop.ini", "ehthumbs.db", "icon\r"]);
@@ -35,13 +36,6 @@ export function skippedLine(skipped, shown = 5) {
 
 /** A content key for spotting the same bytes added twice: size and two 32-bit hashes (cyrb53). */
 export function contentKey(bytes) {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
-  for (let i = 0; i < bytes.length; i += 1) {
-    h1 = Math.imul(h1 ^ bytes[i], 2654435761);
-    h2 = Math.imul(h2 ^ bytes[i], 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return `${bytes.length}:${(h1 >>> 0).toString(36)}:${(h2 >>> 0).toString(36)}`;
+  const [h1, h2] = cyrb53(bytes.length, (i) => bytes[i]);
+  return `${bytes.length}:${h1.toString(36)}:${h2.toString(36)}`;
 }

@@ -6,12 +6,12 @@
 // Before any decoder runs, the size the codestream itself declares is read from its header (SOF
 // or SIZ marker) and must equal the DICOM header's Rows x Columns, which the caller has already
 // checked against MAX_PIXELS: a file cannot make a decoder allocate more than the cap.
-import dicomParser from "../vendor/dicom-parser.js";
-import { Decoder as LosslessDecoder } from "../vendor/jpeg-lossless.js";
+import dicomParser from "../../vendor/dicom-parser.js";
+import { Decoder as LosslessDecoder } from "../../vendor/jpeg-lossless.js";
 import { ImageDecodeError } from "./preprocess.js";
 import { decodeRle } from "./rle.js";
 
-const VENDOR = new URL("../vendor/", import.meta.url);
+const VENDOR = new URL("../../vendor/", import.meta.url);
 // Transfer syntax -> [its name in words, the decoder, dcmtk's tool for an uncompressed copy].
 export const COMPRESSIONS = Object.freeze({
   "1.2.840.10008.1.2.4.50": ["JPEG baseline", "browser", "dcmdjpeg"],

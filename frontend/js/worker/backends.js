@@ -1,8 +1,8 @@
 // TF.js backends for the worker: wasm first (SIMD, threads where they help), then webgl, then cpu.
-import * as tf from "../vendor/tfjs-core.js";
-import * as wasmBackend from "../vendor/tfjs-backend-wasm.js";
+import * as tf from "../../vendor/tfjs-core.js";
+import * as wasmBackend from "../../vendor/tfjs-backend-wasm.js";
 
-const VENDOR_DIR = new URL("../vendor/", import.meta.url);
+const VENDOR_DIR = new URL("../../vendor/", import.meta.url);
 
 // Preferred first. Each loader returns the backend's module, which registers it with TF.js on
 // import; the fallbacks are only downloaded when needed.
@@ -11,8 +11,8 @@ const BACKENDS = {
     wasmBackend.setWasmPaths(VENDOR_DIR.href);
     return wasmBackend;
   },
-  webgl: () => import("../vendor/tfjs-backend-webgl.js"),
-  cpu: () => import("../vendor/tfjs-backend-cpu.js"),
+  webgl: () => import("../../vendor/tfjs-backend-webgl.js"),
+  cpu: () => import("../../vendor/tfjs-backend-cpu.js"),
 };
 
 // Wasm threads need cross-origin isolation (SharedArrayBuffer). TF.js gives its pool half the

@@ -8,9 +8,9 @@
 // spacing is said in the notes and the series opens; frames no key tells apart are refused. Only
 // pixel-describing and geometry tags are read: never a patient, study or institution field.
 // Compressed files are decoded frame by frame (codecs.js); JPEG baseline is not read as a scan.
-import dicomParser from "../vendor/dicom-parser.js";
+import dicomParser from "../../vendor/dicom-parser.js";
 import { decodeDicomFrame, readDicom } from "./dicom.js";
-import { headerOf, judgeSeries } from "./scope.js";
+import { headerOf, judgeSeries } from "../shared/scope.js";
 import { MAX_VOXELS, VolumeError } from "./volume.js";
 
 const GAP_FACTOR = 1.5;
@@ -32,9 +32,10 @@ const TAG = {
   pixelTransformation: "x00289145",
 };
 
-function parse(bytes, name) {
+// `untilTag`: stop at that element (the split reads a header no further than its series).
+function parse(bytes, name, untilTag = undefined) {
   try {
-    return dicomParser.parseDicom(bytes);
+    return dicomParser.parseDicom(bytes, { untilTag });
   } catch (err) {
     throw new VolumeError(`${name} is not a readable DICOM file (${err?.exception ?? err?.message ?? String(err)}).`);
   }
@@ -51,7 +52,7 @@ const firstItem = (dataSet, tag) => dataSet?.elements[tag]?.items?.[0]?.dataSet 
 
 /** The series a DICOM file belongs to, without reading its pixels ("" when it names none). */
 export function seriesUid(bytes, name) {
-  return parse(bytes, name).string(TAG.seriesUid) ?? "";
+  return parse(bytes, name, TAG.seriesUid).string(TAG.seriesUid) ?? "";
 }
 
 /**

@@ -4,7 +4,7 @@
 // else pixdim with x flipped (Analyze's radiological default).
 //
 // Privacy: descrip, intent_name and aux_file are never read out; nothing here leaves the page.
-import * as nifti from "../vendor/nifti-reader.js";
+import * as nifti from "../../vendor/nifti-reader.js";
 import { VolumeError, checkShape, inflateLimit, MAX_VOXELS } from "./volume.js";
 
 const GZIP_MAGIC = [0x1f, 0x8b];

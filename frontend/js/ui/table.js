@@ -1,7 +1,9 @@
 // The results table: one row per file, sortable, with the batch's progress, CSV export and Clear.
-import { resultsCsv } from "./csv.js";
-import { $, announce, element, seconds } from "./dom.js";
-import { LEVEL_HEADLINES, percent, sortRows, tumourVerdict } from "./results.js";
+import { resultsCsv } from "../shared/csv.js";
+import { $, announce, downloadCsv, element, seconds } from "./dom.js";
+import { percent } from "../shared/format.js";
+import { LEVEL_HEADLINES } from "../shared/results.js";
+import { sortRows } from "./sort.js";
 import { state } from "./state.js";
 
 /** Builds `row.tr`; `onSelect(row)` runs when its file name is pressed. */
@@ -55,14 +57,14 @@ export function updateRow(row) {
     rest.forEach((cell) => cell.replaceChildren());
     return;
   }
-  const verdict = tumourVerdict(row.result, state.metadata);
-  const lowConfidence = row.result.flags?.includes("low-confidence") && verdict.level !== "not-mri";
+  // The worker gave the result its verdict (level, likely type); the table only words it.
+  const { level, likelyType, typeProbability } = row.result;
+  const lowConfidence = row.result.flags?.includes("low-confidence") && level !== "not-mri";
   if (lowConfidence) nameCell.append(" ", element("span", { className: "flag", text: "uncertain" }));
   verdictCell.replaceChildren(element("span", {
-    className: LEVEL_CLASS[verdict.level], text: SHORT_HEADLINE[verdict.level] ?? verdict.headline }));
-  const shown = verdict.level !== "not-mri";
-  tumourCell.textContent = shown ? percent(row.result.tumorProbability) : "–";
-  typeCell.textContent = verdict.likelyType ? `${verdict.likelyType} · ${percent(verdict.typeProbability)}` : "–";
+    className: LEVEL_CLASS[level], text: SHORT_HEADLINE[level] ?? LEVEL_HEADLINES[level] }));
+  tumourCell.textContent = level !== "not-mri" ? percent(row.result.tumorProbability) : "–";
+  typeCell.textContent = likelyType ? `${likelyType} · ${percent(typeProbability)}` : "–";
   msCell.textContent = row.result.ms.toFixed(1);
 }
 
@@ -115,11 +117,7 @@ export function wireTable() {
 
   $("export-csv").addEventListener("click", () => {
     const ordered = state.sort ? sortRows(state.rows, state.sort.key, state.sort.direction) : state.rows;
-    // A byte-order mark so that spreadsheet programs read UTF-8 file names correctly.
-    const blob = new Blob(["\uFEFF", resultsCsv(ordered, state.metadata.labels)], { type: "text/csv;charset=utf-8" });
-    const link = element("a", { attrs: { href: URL.createObjectURL(blob), download: "mri-classification.csv" } });
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    downloadCsv(resultsCsv(ordered, state.metadata.labels), "mri-classification.csv");
   });
 
   $("clear").addEventListener("click", () => {

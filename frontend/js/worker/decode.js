@@ -3,7 +3,7 @@
 // mri/images.py decode_image: decode by content, whatever the file name says.
 import { DICOM_HEADER_BYTES, decodeDicomFrame, dicomPixels, isDicom, parseDicom, readDicom } from "./dicom.js";
 import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
-import { headerOf, judge } from "./scope.js";
+import { headerOf, judge } from "../shared/scope.js";
 
 // Raw decoded values, as Pillow gives them: no colour management (ICC profiles are ignored) and
 // no premultiplied alpha (alpha itself is dropped later). Browsers apply a JPEG's EXIF

@@ -1,7 +1,8 @@
 // The detail panel of the selected file: preview, verdict, class probabilities, timing, frame box.
 import { $, element, probabilityBar } from "./dom.js";
 import { clearHeatmap, offerHeatmap } from "./heatmap.js";
-import { cutoffSentence, percent, tumourVerdict } from "./results.js";
+import { percent } from "../shared/format.js";
+import { LEVEL_HEADLINES, cutoffSentence } from "../shared/results.js";
 import { state } from "./state.js";
 
 export function select(row, { focus = false } = {}) {
@@ -53,10 +54,11 @@ export function showDetail(row) {
   if (failed) return;
   drawPreview(row);
   if (!result) return;
-  const verdict = tumourVerdict(result, metadata);
-  $("verdict").textContent = verdict.headline;
-  $("verdict").classList.add(LEVEL_CLASS[verdict.level]);
-  const notMri = verdict.level === "not-mri";
+  // The worker gave the result its verdict (level, likely type); the panel only words it.
+  const { level, likelyType, typeProbability } = result;
+  $("verdict").textContent = LEVEL_HEADLINES[level];
+  $("verdict").classList.add(LEVEL_CLASS[level]);
+  const notMri = level === "not-mri";
   if (notMri) {
     $("verdict-detail").textContent = result.scope?.withheld
       ? "The model was trained on axial T1, T1 with contrast, T2 and FLAIR brain MRI slices only, so its answer here means nothing:"
@@ -65,7 +67,7 @@ export function showDetail(row) {
     $("reasons").hidden = false;
   } else {
     $("verdict-detail").textContent = `Tumour probability ${percent(result.tumorProbability)}` +
-      (verdict.likelyType ? `; likely type: ${verdict.likelyType} (probability ${percent(verdict.typeProbability)}).` : ".") +
+      (likelyType ? `; likely type: ${likelyType} (probability ${percent(typeProbability)}).` : ".") +
       (result.scope?.label ? ` The header says: ${result.scope.label}.` : "");
     $("cutoffs").textContent = cutoffSentence(metadata);
     $("cutoffs").hidden = false;

@@ -13,7 +13,7 @@
 // and 8-bit extended frames are handed back undecoded (`jpeg`) for the browser's own JPEG
 // decoder; JPEG Lossless, JPEG-LS, JPEG 2000 and RLE frames (`encoded`) are decoded by
 // decodeDicomFrame with codecs.js, after the pixel cap and the codestream's size are checked.
-import dicomParser from "../vendor/dicom-parser.js";
+import dicomParser from "../../vendor/dicom-parser.js";
 import { checkCodestream, compressionMessage, decodeCompressedFrame, decoderFor, encapsulatedFrame } from "./codecs.js";
 import { ImageDecodeError, MAX_PIXELS, checkPixelCount } from "./preprocess.js";
 
