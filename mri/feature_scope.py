@@ -1,5 +1,5 @@
-"""The feature scope: how far an image's pooled features (the model's own view of it, the layer
-before the dense head) lie from those of the training images. The Python twin of
+"""The feature scope: how far an image's features (the model's own view of it: one layer's feature
+map averaged over the image) lie from those of the training images. The Python twin of
 frontend/js/featurescope.js; training/feature_scope.py fits it and writes metadata.json's
 `feature_scope` block, which both runtimes read.
 
@@ -30,10 +30,22 @@ def block_of(document: dict) -> dict | None:
         scales = np.asarray(block["scales"], np.float64)
         usable = (means.ndim == 2 and components.ndim == 2 and components.shape[1] == means.shape[1]
                   and scales.shape == (components.shape[0],) and float(block["residual_scale"]) >= 0
-                  and math.isfinite(float(block["cutoff"])) and isinstance(block["node"], str))
+                  and math.isfinite(float(block["cutoff"]))
+                  and isinstance(block["node"], str) and isinstance(block["layer"], str))
     except (KeyError, TypeError, ValueError):
         return None
     return block if usable else None
+
+
+def feature_model(model, block: dict):
+    """The Keras model with a second output: the block's layer, averaged over the image (its
+    spatial positions) when it is a feature map, as the page averages the graph node's output."""
+    import keras
+
+    features = model.get_layer(block["layer"]).output
+    if len(features.shape) == 4:
+        features = keras.ops.mean(features, axis=(1, 2))
+    return keras.Model(model.inputs, [features, model.outputs[0]])
 
 
 def distances(features: np.ndarray, block: dict) -> np.ndarray:
