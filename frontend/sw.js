@@ -32,6 +32,7 @@ const APP_FILES = [
   "js/dicom.js",
   "js/dom.js",
   "js/explain.js",
+  "js/featurescope.js",
   "js/files.js",
   "js/heatmap.js",
   "js/input.js",

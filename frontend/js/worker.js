@@ -9,6 +9,7 @@ import { backendDetails, startBackend } from "./backends.js";
 import { checkMetadata, shapeResult } from "./contract.js";
 import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "./explain.js";
+import { featureScope, featureScopeBlock } from "./featurescope.js";
 import { modelVersion } from "./modelcard.js";
 import { meanChroma, toModelInput } from "./preprocess.js";
 import { NOT_MRI_CODES, decisionOf, inputStatistics, reliabilityWarnings, resultLevel, tumourVerdict } from "./results.js";
@@ -87,14 +88,17 @@ function ioNames(model, metadata) {
   };
 }
 
-async function predict({ model, io }, input, shape) {
-  const output = tf.tidy(() => model.execute({ [io.input]: tf.tensor4d(input, shape) }, io.output));
+// The probabilities and, from the same call, the values of the graph's `extra` nodes.
+async function run({ model, io }, input, shape, extra) {
+  const outputs = [tf.tidy(() => model.execute({ [io.input]: tf.tensor4d(input, shape) }, [io.output, ...extra]))].flat();
   try {
-    return await output.data();
+    return await Promise.all(outputs.map((t) => t.data()));
   } finally {
-    output.dispose();
+    outputs.forEach((t) => t.dispose());
   }
 }
+
+const predict = async (runner, input, shape) => (await run(runner, input, shape, []))[0];
 
 async function init({ backend = "auto", threads = "auto" } = {}) {
   const started = performance.now();
@@ -107,9 +111,11 @@ async function init({ backend = "auto", threads = "auto" } = {}) {
   const loadedMs = performance.now() - started;
   const { height, width, channels } = metadata.input;
   const runner = { model, io: ioNames(model, metadata) };
-  const warmup = await predict(runner, new Float32Array(height * width * channels), [1, height, width, channels]);
+  const features = featureScopeBlock(metadata); // metadata.json's feature_scope, or null
+  const [warmup] = await run(runner, new Float32Array(height * width * channels), [1, height, width, channels],
+    features ? [features.node] : []);
   shapeResult(warmup, metadata, 0); // fails loudly if the model and metadata.json disagree
-  state = { runner, metadata, version, shape: [1, height, width, channels] };
+  state = { runner, metadata, version, shape: [1, height, width, channels], features };
   return {
     ...(await backendDetails(running)),
     crossOriginIsolated: self.crossOriginIsolated === true,
@@ -140,24 +146,27 @@ async function prepare(file, name, frame, slice = null) {
 }
 
 async function classify({ file, name, frame }) {
-  const { runner, metadata, shape } = requireModel();
+  const { runner, metadata, shape, features: block } = requireModel();
   const t0 = performance.now();
   const { image, input, dicom, frames, frame: shown, scope = null } = await prepare(file, name, frame);
   const t1 = performance.now();
-  const probabilities = await predict(runner, input, shape);
+  const [probabilities, features] = await run(runner, input, shape, block ? [block.node] : []);
   const t2 = performance.now();
+  const featureVerdict = features ? featureScope(features, block) : null;
   const result = shapeResult(probabilities, metadata, t2 - t0);
   const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
   const warnings = reliabilityWarnings(result, stats);
   const flags = warnings.map((w) => w.code);
-  // A DICOM header that says the image is outside what the model knows withholds the verdict.
-  const level = scope?.withheld ? "not-mri" : resultLevel({ ...result, flags }, metadata);
+  // A DICOM header, or features unlike the training images', outside what the model knows withhold the verdict.
+  const level = scope?.withheld || featureVerdict?.outOfScope ? "not-mri" : resultLevel({ ...result, flags }, metadata);
   return {
     ...result,
     level,
     // Why there is no verdict, when level is "not-mri".
-    reasons: [...(scope?.reasons ?? []), ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
+    reasons: [...(scope?.reasons ?? []), ...(featureVerdict?.reason ? [featureVerdict.reason] : []),
+      ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
     scope,
+    featureScope: featureVerdict && { distance: featureVerdict.distance, outOfScope: featureVerdict.outOfScope },
     likelyType: tumourVerdict({ ...result, level }, metadata).likelyType,
     uncertain: warnings.length > 0,
     warnings: warnings.map((w) => w.message),
