@@ -165,9 +165,12 @@ def render(command: str, block: dict, counts: dict, penultimate: dict | None) ->
     for group, (n, page, score, both) in counts.items():
         extra = f" {pct(penultimate[group][2], n)} |" if penultimate else ""
         lines.append(f"| {group} | {n} | {pct(page, n)} | {pct(score, n)} | {pct(both, n)} |{extra}")
-    lines += ["", f"The penultimate layer (`{PENULTIMATE}`, the features the dense head reads) is the compared "
-              "column, fitted and cut the same way: the classifier's last features place uniform phantoms among "
-              "real slices, the middle layer's texture statistics do not.", ""]
+    lines += ["", f"Why `{block['layer']}` and not the penultimate layer (`{PENULTIMATE}`, what the dense head reads): "
+              "on the seed-1 images the penultimate features placed uniform water-bottle discs among the real slices, "
+              "the middle layer's texture statistics did not" + (" (last column, fitted and cut the same way)."
+                                                                  if penultimate else
+                                                                  f"; `--compare-layer {PENULTIMATE}` adds it as a "
+                                                                  "column."), ""]
     return "\n".join(lines)
 
 
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "feature-scope.md")
     parser.add_argument("--write-metadata", type=Path, help="metadata.json to write the feature_scope block into")
     parser.add_argument("--layer", default=LAYER)
-    parser.add_argument("--compare-layer", default=PENULTIMATE, help="a layer to compare with ('' for none)")
+    parser.add_argument("--compare-layer", default="", help=f"a layer to compare with, e.g. {PENULTIMATE}")
     parser.add_argument("--train-images", type=int, default=2000)
     parser.add_argument("--directions", type=int, default=DIRECTIONS)
     parser.add_argument("--percentile", type=float, default=PERCENTILE)
