@@ -24,6 +24,7 @@ const APP_FILES = [
   "js/shared/contract.js",
   "js/shared/csv.js",
   "js/shared/explain.js",
+  "js/shared/featurescope.js",
   "js/shared/format.js",
   "js/shared/hash.js",
   "js/shared/modelcard.js",

@@ -18,6 +18,7 @@ import tensorflow as tf
 from django.conf import settings
 from PIL import Image
 
+from mri import feature_scope
 from mri.contract import ContractError, answer, read_metadata, tumor_threshold
 from mri.images import is_dicom, load_model_input
 from mri.layers import load_model
@@ -50,10 +51,20 @@ class Classifier:
             raise ModelUnavailable(
                 f"{model_path} takes {takes} and gives {gives}, but metadata.json says "
                 f"{m.height}x{m.width}x{m.channels} and {len(m.labels)} labels; ship them together.")
+        # metadata.json's feature_scope (mri/feature_scope.py): the features come out of the same
+        # call as the probabilities. Older metadata, or a model without that layer: no such check.
+        self.feature_scope = feature_scope.block_of(m.document)
+        single = self.model
+        if self.feature_scope is not None:
+            try:
+                single = feature_scope.feature_model(self.model, self.feature_scope)
+            except ValueError as err:
+                log.warning("feature_scope not applied: %s", err)
+                self.feature_scope = None
         # One traced graph with a fixed signature: safe to call from many threads at once, and
         # without model.predict's per-call set-up (several milliseconds for one image).
         self._predict = tf.function(
-            lambda x: self.model(x, training=False),
+            lambda x: single(x, training=False),
             input_signature=[tf.TensorSpec((1, m.height, m.width, m.channels), tf.float32)])
         # A scan's slices go through in batches of any size.
         self._predict_batch = tf.function(
@@ -65,7 +76,15 @@ class Classifier:
 
     def predict_array(self, pixels: np.ndarray) -> np.ndarray:
         """Model input [h, w, c] float32 0-255 -> probabilities in label order."""
-        return self._predict(pixels[None]).numpy()[0]
+        return self._predict_with_features(pixels)[0]
+
+    def _predict_with_features(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Model input -> (probabilities, the feature scope's features or None)."""
+        out = self._predict(pixels[None])
+        if self.feature_scope is None:
+            return out.numpy()[0], None
+        features, probabilities = out
+        return probabilities.numpy()[0], features.numpy()[0]
 
     def classify(self, data: bytes, name: str) -> dict:
         """Image bytes -> the contract's answer (docs/contract.md). Raises
@@ -73,16 +92,21 @@ class Classifier:
         m = self.metadata
         started = time.perf_counter()
         pixels = load_model_input(data, m.height, m.width, m.channels, name)
-        probabilities = self.predict_array(pixels)
+        probabilities, features = self._predict_with_features(pixels)
         ms = (time.perf_counter() - started) * 1000.0
         result = {**answer(probabilities, m), "model": m.architecture, "ms": round(ms, 2)}
+        # A header outside what the model knows (mri/scope.py), or features unlike the training
+        # images' (mri/feature_scope.py), withhold the verdict; the probabilities stay.
+        reasons = []
         if is_dicom(data):
-            # The page's scope rule (mri/scope.py): a header outside what the model knows withholds
-            # the verdict; the probabilities stay, for whoever wants them anyway.
-            scope = judge_dicom(data)
-            result["scope"] = scope
-            if scope["withheld"]:
-                result.update(level="not-mri", reasons=scope["reasons"])
+            result["scope"] = judge_dicom(data)
+            reasons += result["scope"]["reasons"]
+        if features is not None:
+            judged = feature_scope.judge(features, self.feature_scope)
+            result["feature_scope"] = {k: judged[k] for k in ("distance", "cutoff", "withheld")}
+            reasons += [judged["reason"]] if judged["withheld"] else []
+        if reasons:
+            result.update(level="not-mri", reasons=reasons)
         return result
 
     def classify_volume(self, data: bytes, name: str, max_voxels: int) -> dict:

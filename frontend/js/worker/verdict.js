@@ -7,18 +7,20 @@ import { meanChroma } from "./preprocess.js";
 /**
  * A shaped result (contract.js shapeResult) and what it was computed from -> the verdict fields
  * of the page's answer: {level, reasons (why "not-mri"), likelyType, typeProbability, uncertain,
- * warnings, flags}. `scope` is scope.js judge's answer on a DICOM header, if any.
+ * warnings, flags}. `scope` is scope.js judge's answer on a DICOM header, if any; `features`
+ * shared/featurescope.js's answer on the model's own features, if the metadata has the block.
  */
-export function verdictOf(result, { input, image, scope = null }, metadata) {
+export function verdictOf(result, { input, image, scope = null, features = null }, metadata) {
   const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
   const warnings = reliabilityWarnings(result, stats);
   const flags = warnings.map((w) => w.code);
-  // A DICOM header that says the image is outside what the model knows withholds the verdict.
-  const level = scope?.withheld ? "not-mri" : resultLevel({ ...result, flags }, metadata);
+  // A DICOM header, or features unlike the training images', outside what the model knows withhold the verdict.
+  const level = scope?.withheld || features?.outOfScope ? "not-mri" : resultLevel({ ...result, flags }, metadata);
   const { likelyType, typeProbability } = tumourVerdict({ ...result, level }, metadata);
   return {
     level,
-    reasons: [...(scope?.reasons ?? []), ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
+    reasons: [...(scope?.reasons ?? []), ...(features?.reason ? [features.reason] : []),
+      ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
     likelyType,
     typeProbability,
     uncertain: warnings.length > 0,

@@ -10,6 +10,7 @@ import { backendDetails, startBackend } from "./backends.js";
 import { checkMetadata, shapeResult } from "../shared/contract.js";
 import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "../shared/explain.js";
+import { featureScope, featureScopeBlock } from "../shared/featurescope.js";
 import { modelVersion } from "../shared/hash.js";
 import { toModelInput } from "./preprocess.js";
 import { decisionOf } from "../shared/results.js";
@@ -90,14 +91,17 @@ function ioNames(model, metadata) {
   };
 }
 
-async function predict({ model, io }, input, shape) {
-  const output = tf.tidy(() => model.execute({ [io.input]: tf.tensor4d(input, shape) }, io.output));
+// The probabilities and, from the same call, the values of the graph's `extra` nodes.
+async function run({ model, io }, input, shape, extra) {
+  const outputs = [tf.tidy(() => model.execute({ [io.input]: tf.tensor4d(input, shape) }, [io.output, ...extra]))].flat();
   try {
-    return await output.data();
+    return await Promise.all(outputs.map((t) => t.data()));
   } finally {
-    output.dispose();
+    outputs.forEach((t) => t.dispose());
   }
 }
+
+const predict = async (runner, input, shape) => (await run(runner, input, shape, []))[0];
 
 async function init({ backend = "auto", threads = "auto" } = {}) {
   const started = performance.now();
@@ -110,9 +114,11 @@ async function init({ backend = "auto", threads = "auto" } = {}) {
   const loadedMs = performance.now() - started;
   const { height, width, channels } = metadata.input;
   const runner = { model, io: ioNames(model, metadata) };
-  const warmup = await predict(runner, new Float32Array(height * width * channels), [1, height, width, channels]);
+  const features = featureScopeBlock(metadata); // metadata.json's feature_scope, or null
+  const [warmup] = await run(runner, new Float32Array(height * width * channels), [1, height, width, channels],
+    features ? [features.node] : []);
   shapeResult(warmup, metadata, 0); // fails loudly if the model and metadata.json disagree
-  state = { runner, metadata, version, shape: [1, height, width, channels] };
+  state = { runner, metadata, version, shape: [1, height, width, channels], features };
   return {
     ...(await backendDetails(running)),
     crossOriginIsolated: self.crossOriginIsolated === true,
@@ -143,17 +149,19 @@ async function prepare(file, name, frame, slice = null) {
 }
 
 async function classify({ file, name, frame }) {
-  const { runner, metadata, shape } = requireModel();
+  const { runner, metadata, shape, features: block } = requireModel();
   const t0 = performance.now();
   const { image, input, dicom, frames, frame: shown, scope = null } = await prepare(file, name, frame);
   const t1 = performance.now();
-  const probabilities = await predict(runner, input, shape);
+  const [probabilities, features] = await run(runner, input, shape, block ? [block.node] : []);
   const t2 = performance.now();
+  const featureVerdict = features ? featureScope(features, block) : null;
   const result = shapeResult(probabilities, metadata, t2 - t0);
   return {
     ...result,
-    ...verdictOf(result, { input, image, scope }, metadata),
+    ...verdictOf(result, { input, image, scope, features: featureVerdict }, metadata),
     scope,
+    featureScope: featureVerdict && { distance: featureVerdict.distance, outOfScope: featureVerdict.outOfScope },
     dicom,
     frames,
     frame: shown,

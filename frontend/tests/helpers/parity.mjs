@@ -11,11 +11,15 @@
 //   {"task": "scope", "headers": [{...DICOM header fields}]} -> {answers: [judge(header)]}
 //   {"task": "occlusion_map", "base", "scores", "height", "width", "out"}
 //   {"task": "explain", "model_dir", "input_name", "output_name", "pixels", "input": {...}, "class_index", "out"}
+//   {"task": "feature_scope", "block", "features", "dimension", "model_dir"?, "input_name"?, "output_name"?,
+//    "pixels"?, "input"?} -> {distances: [featureScope(row).distance for each features row],
+//                             graph: [the same from the graph model's node, run with the output, per pixels image]}
 //   {"task": "scan", "scans": [[paths of one scan]], "out": dir} -> dir/<i>.u8 holds scan i's uint8 slices;
 //                                                                   stdout: {answers: [{count, rows, columns, head, notes} | {error}]}
 import { readFile, writeFile } from "node:fs/promises";
 
 import { decodeDicomFrame, dicomPixels, readDicom } from "../../js/worker/dicom.js";
+import { featureScope } from "../../js/shared/featurescope.js";
 import { occlusionMap, occlusionPatches, occlusionSensitivity, occlusionSettings } from "../../js/shared/explain.js";
 import { toModelInput } from "../../js/worker/preprocess.js";
 import { readScan } from "../../js/worker/scans.js";
@@ -70,6 +74,29 @@ const TASKS = {
     const patches = occlusionPatches(job.height, job.width, patch, stride);
     await writeFloats(job.out, occlusionMap(job.base, await readFloats(job.scores), patches, job.height, job.width, patch));
     return { patch, stride, passes: patches.length };
+  },
+
+  async feature_scope(job) {
+    const rows = await readFloats(job.features);
+    const distances = [];
+    for (let i = 0; i < rows.length; i += job.dimension) distances.push(featureScope(rows.subarray(i, i + job.dimension), job.block).distance);
+    if (!job.model_dir) return { distances };
+    const tf = await import("@tensorflow/tfjs-core");
+    await import("@tensorflow/tfjs-backend-cpu");
+    const { loadGraphModelFromDir } = await import("../../../convert/verify.mjs");
+    await tf.setBackend("cpu");
+    const model = await loadGraphModelFromDir(job.model_dir);
+    const { height, width, channels } = job.input;
+    const size = height * width * channels;
+    const pixels = await readFloats(job.pixels);
+    const graph = [];
+    for (let i = 0; i < pixels.length; i += size) {
+      const outputs = model.execute({ [job.input_name]: tf.tensor4d(pixels.subarray(i, i + size), [1, height, width, channels]) },
+        [job.output_name, job.block.node]);
+      graph.push(featureScope(await outputs[1].data(), job.block).distance);
+      tf.dispose(outputs);
+    }
+    return { distances, graph };
   },
 
   async explain(job) {
