@@ -46,6 +46,7 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
   const render = afterInit("render");
   const png = afterInit("png");
   const classifyScan = afterInit("classifyScan");
+  const pixels = afterInit("pixels");
   return {
     info,
     /**
@@ -69,6 +70,9 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
     renderSlice: (scan, index) => render({ slice: { scan, index } }),
     explainSlice: (scan, index, { label = null } = {}) => explain({ slice: { scan, index }, label }),
     pngSlice: (scan, index) => png({ slice: { scan, index } }),
+    /** For the viewer: Blob/File -> its decoded image at full size; a classified scan -> its slices. */
+    pixels: (file, { frame = null } = {}) => pixels({ file, name: named(file), frame }),
+    scanPixels: (scan) => pixels({ scan }),
     /** -> {numTensors, numBytes, backend}: for checking that classification leaks nothing. */
     memory: afterInit("memory"),
   };

@@ -10,6 +10,7 @@ import { looksLikeNifti } from "./nifti.js";
 import { percent } from "./results.js";
 import { scanCsv, summaryText } from "./scanresults.js";
 import { groupSeries, seriesUid } from "./series.js";
+import { viewerButton } from "./ui/viewer.js";
 import { askServer } from "./verify.js";
 
 const STRIP_HEIGHT = 64;
@@ -111,6 +112,9 @@ export function startScanView(classifier) {
     const verifyButton = element("button", { className: "button", text: "Check this slice with the server", attrs: { type: "button" } });
     const verifyOut = element("div", { className: "scan-verify" });
     const csvButton = element("button", { className: "button", text: "Download CSV (one line per slice)", attrs: { type: "button" } });
+    let explained = null; // the latest heatmap drawn, {index, ...explanation}, for the viewer's overlay
+    const viewButton = viewerButton(() => ({ title: scan.name, slice: current, pixels: () => classifier.scanPixels(scan.scan),
+      heatmap: () => (explained?.index === current ? explained : null) }));
     const notes = summary.notes.map((note) => element("p", { className: "hint", text: note }));
     const said = scan.scope?.label ? [element("p", { className: "hint", text: `The header says: ${scan.scope.label}.` })] : [];
     const verdict = scan.level === "not-mri"
@@ -126,7 +130,7 @@ export function startScanView(classifier) {
       element("label", { className: "scan-slider" }, [element("span", { text: "Slice " }), slider, sliceLabel]),
       element("div", { className: "scan-detail" }, [
         element("div", { className: "stage scan-stage" }, [preview, heatmap]),
-        element("div", {}, [classes, caption, element("div", { className: "button-row" }, [explainButton, verifyButton, csvButton]), verifyOut]),
+        element("div", {}, [classes, caption, element("div", { className: "button-row" }, [explainButton, viewButton, verifyButton, csvButton]), verifyOut]),
       ]),
     );
     drawStrip(strip, size.slices, byIndex, summary.threshold);
@@ -165,6 +169,7 @@ export function startScanView(classifier) {
         const explanation = await classifier.explainSlice(scan.scan, index, { label: result.label });
         if (current !== index) return;
         drawHeatmap(heatmap, preview, explanation);
+        explained = { index, ...explanation };
         caption.textContent = `Heatmap for "${explanation.label}" on slice ${index}: bright where hiding a ` +
           `${explanation.patch}-pixel square lowered its probability most.`;
       } catch (err) {

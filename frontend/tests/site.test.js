@@ -15,9 +15,15 @@ function appFiles() {
   return JSON.parse(list.replace(/,\s*\]$/, "]"));
 }
 
+// The files of one folder of the page, its subfolders' included: "js/ui/viewer.js".
+function pageFiles(dir) {
+  return readdirSync(path.join(FRONTEND, dir), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile())
+    .map((entry) => path.relative(FRONTEND, path.join(entry.parentPath, entry.name)).split(path.sep).join("/"));
+}
+
 describe("every script", () => {
   it("parses (the browser-only ones too: worker, UI, service worker)", () => {
-    const scripts = [...readdirSync(path.join(FRONTEND, "js")).map((f) => `js/${f}`), "sw.js"];
+    const scripts = [...pageFiles("js"), "sw.js"];
     for (const script of scripts) {
       const checked = spawnSync(process.execPath, ["--check", path.join(FRONTEND, script)], { encoding: "utf8" });
       assert.equal(checked.status, 0, `${script}: ${checked.stderr}`);
@@ -29,7 +35,7 @@ describe("service worker", () => {
   it("precaches every module and stylesheet of the page, and only files that exist", () => {
     const files = appFiles();
     for (const dir of ["js", "css"]) {
-      for (const name of readdirSync(path.join(FRONTEND, dir))) assert.ok(files.includes(`${dir}/${name}`), `${dir}/${name} is not in APP_FILES`);
+      for (const file of pageFiles(dir)) assert.ok(files.includes(file), `${file} is not in APP_FILES`);
     }
     for (const file of files.filter((f) => f !== "./" && !f.startsWith("vendor/"))) {
       assert.ok(existsSync(path.join(FRONTEND, file)), `APP_FILES names ${file}, which does not exist`);
@@ -46,7 +52,7 @@ describe("vendored bundles", { skip: !existsSync(path.join(FRONTEND, "vendor")) 
   const modules = () => readdirSync(path.join(FRONTEND, "vendor")).filter((f) => f.endsWith(".js"));
   it("import only relative files that exist (no import map needed)", () => {
     for (const file of modules()) {
-      for (const [, specifier] of read(`vendor/${file}`).matchAll(/\b(?:from|import)\s*["']([^"']+)["']/g)) {
+      for (const [, specifier] of read(`vendor/${file}`).matchAll(/\b(?:from|import)\s*["']([^"'\s]+)["']/g)) {
         assert.ok(specifier.startsWith("./"), `${file} imports bare "${specifier}"`);
         assert.ok(existsSync(path.join(FRONTEND, "vendor", specifier)), `${file} imports missing ${specifier}`);
       }
