@@ -73,7 +73,7 @@ export async function openViewer({ title, pixels, slice = 0, heatmap = () => nul
     nv = new Niivue({
       logLevel: "error", isRadiologicalConvention: true, isOrientationTextVisible: scan, backColor: [0, 0, 0, 1],
       crosshairWidth: scan ? 1 : 0, show3Dcrosshair: false, multiplanarShowRender: SHOW_RENDER.NEVER,
-      dragAndDropEnabled: false, isNearestInterpolation: !scan,
+      dragAndDropEnabled: false,
       mouseEventConfig: {
         leftButton: { primary: scan ? DRAG_MODE.crosshair : DRAG_MODE.pan, withShift: DRAG_MODE.pan },
         rightButton: DRAG_MODE.windowing, centerButton: DRAG_MODE.pan,
