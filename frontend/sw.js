@@ -13,7 +13,8 @@ const CACHE_VERSION = 3;
 const APP_CACHE = `app-v${CACHE_VERSION}`;
 const MODEL_CACHE = "model";
 // Everything the page needs on its usual path (wasm backend), the compressed-DICOM decoders
-// included (js/worker/codecs.js), so that a hospital's files open offline too. The webgl and cpu fallbacks and
+// included (js/worker/codecs.js), so that a hospital's files open offline too, and the viewer's NiiVue
+// (js/ui/viewer.js imports it when a viewer opens). The webgl and cpu fallbacks and
 // the non-SIMD wasm binary are cached when a browser first uses them.
 const APP_FILES = [
   "./",
@@ -46,6 +47,8 @@ const APP_FILES = [
   "js/ui/table.js",
   "js/ui/ui.js",
   "js/ui/verify.js",
+  "js/ui/viewer.js",
+  "js/ui/viewervolumes.js",
   "js/worker/backends.js",
   "js/worker/codecs.js",
   "js/worker/decode.js",
@@ -68,6 +71,7 @@ const APP_FILES = [
   "vendor/nifti-reader.js",
   "vendor/nifti1.js",
   "vendor/nifti2.js",
+  "vendor/niivue.js",
   "vendor/node-builtins.js",
   "vendor/openjpeg-decode.js",
   "vendor/openjpegwasm_decode.wasm",

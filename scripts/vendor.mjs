@@ -56,10 +56,13 @@ const BINARIES = [
   ["@cornerstonejs/codec-charls", "dist/charlswasm_decode.wasm"],
   ["@cornerstonejs/codec-openjpeg", "dist/openjpegwasm_decode.wasm"],
 ];
-// Their Emscripten glue: [package, file, name in vendor/] (CommonJS/UMD, wrapped by emscriptenModule).
-const EMSCRIPTEN_MODULES = [
+// UMD builds, wrapped by umdModule: [package, file, name in vendor/]. The decoders' Emscripten glue,
+// and NiiVue (js/ui/viewer.js imports it only when a viewer opens): its UMD build is self-contained
+// and minified, where its ESM builds import bare specifiers or are a third larger.
+const UMD_MODULES = [
   ["@cornerstonejs/codec-charls", "dist/charlswasm_decode.js", "charls-decode.js"],
   ["@cornerstonejs/codec-openjpeg", "dist/openjpegwasm_decode.js", "openjpeg-decode.js"],
+  ["@niivue/niivue", "dist/niivue.umd.js", "niivue.js"],
 ];
 const NODE_BUILTINS_STUB = "node-builtins.js";
 // nifti-reader-js imports fflate to gunzip; the page inflates with the browser's own
@@ -146,11 +149,11 @@ async function dicomParserModule() {
     "export default umd.dicomParser;\n";
 }
 
-// An Emscripten factory (UMD) as an ES module exporting the factory. `module`/`exports` are
-// locals the UMD tail assigns to; `process` is hidden so that under Node (the tests) the glue
-// does not take its Node branch, which calls require(); codecs.js hands it the wasm bytes.
-// No eval or Function(): these builds pass the page's CSP (script-src 'self' 'wasm-unsafe-eval').
-async function emscriptenModule(pkg, file) {
+// A UMD build as an ES module exporting what it exports (an Emscripten factory, NiiVue's namespace).
+// `module`/`exports` are locals the UMD wrapper assigns to; `process` is hidden so that under Node
+// (the tests) Emscripten's glue does not take its Node branch, which calls require(); codecs.js hands
+// it the wasm bytes. No eval or Function(): these builds pass the CSP (script-src 'self' 'wasm-unsafe-eval').
+async function umdModule(pkg, file) {
   const source = stripSourceMap(await readFile(packageFile(pkg, file), "utf8"));
   if (/\beval\(|new Function\(/.test(source)) {
     throw new Error(`${pkg}/${file} uses eval or new Function, which the page's CSP forbids; pick another build.`);
@@ -179,7 +182,7 @@ async function buildFiles() {
     if (/^\s*import\b/m.test(code)) throw new Error(`${pkg}/${file} now imports other modules; move it to ES_MODULES.`);
     files.set(name, code);
   }
-  for (const [pkg, file, name] of EMSCRIPTEN_MODULES) files.set(name, await emscriptenModule(pkg, file));
+  for (const [pkg, file, name] of UMD_MODULES) files.set(name, await umdModule(pkg, file));
   files.set("seedrandom.js", await seedrandomModule());
   files.set("dicom-parser.js", await dicomParserModule());
   files.set(NODE_BUILTINS_STUB,
@@ -196,7 +199,7 @@ async function buildFiles() {
     "  throw new Error(\"NIfTI data must be inflated before nifti-reader-js reads it\");\n" +
     "}\n");
   const versions = {};
-  for (const pkg of new Set([...ES_MODULES, ...STANDALONE_MODULES, ...BINARIES, ...EMSCRIPTEN_MODULES].map(([p]) => p).concat("seedrandom", "dicom-parser"))) {
+  for (const pkg of new Set([...ES_MODULES, ...STANDALONE_MODULES, ...BINARIES, ...UMD_MODULES].map(([p]) => p).concat("seedrandom", "dicom-parser"))) {
     versions[pkg] = packageVersion(pkg);
   }
   const digest = createHash("sha256");

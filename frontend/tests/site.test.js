@@ -49,7 +49,7 @@ describe("vendored bundles", { skip: !existsSync(path.join(FRONTEND, "vendor")) 
   const modules = () => readdirSync(path.join(FRONTEND, "vendor")).filter((f) => f.endsWith(".js"));
   it("import only relative files that exist (no import map needed)", () => {
     for (const file of modules()) {
-      for (const [, specifier] of read(`vendor/${file}`).matchAll(/\b(?:from|import)\s*["']([^"']+)["']/g)) {
+      for (const [, specifier] of read(`vendor/${file}`).matchAll(/\b(?:from|import)\s*["']([^"'\s]+)["']/g)) {
         assert.ok(specifier.startsWith("./"), `${file} imports bare "${specifier}"`);
         assert.ok(existsSync(path.join(FRONTEND, "vendor", specifier)), `${file} imports missing ${specifier}`);
       }

@@ -46,6 +46,7 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
   const render = afterInit("render");
   const png = afterInit("png");
   const classifyScan = afterInit("classifyScan");
+  const pixels = afterInit("pixels");
   return {
     info,
     /**
@@ -74,6 +75,9 @@ export function startClassifier({ backend = "auto", threads = "auto" } = {}) {
      * scans, read in the worker (the page parses no DICOM file); needs no model, so no wait for it.
      */
     split: (files) => call("split", { files }),
+    /** For the viewer: Blob/File -> its decoded image at full size; a classified scan -> its slices. */
+    pixels: (file, { frame = null } = {}) => pixels({ file, name: named(file), frame }),
+    scanPixels: (scan) => pixels({ scan }),
     /** -> {numTensors, numBytes, backend}: for checking that classification leaks nothing. */
     memory: afterInit("memory"),
   };

@@ -7,6 +7,7 @@ import { downloadCsv, element, probabilityBar } from "./dom.js";
 import { drawHeatmap } from "./heatmap.js";
 import { percent } from "../shared/format.js";
 import { scanCsv, summaryText } from "../shared/scanresults.js";
+import { viewerButton } from "./viewer.js";
 import { askServer } from "./verify.js";
 
 const STRIP_HEIGHT = 64;
@@ -69,6 +70,9 @@ export function startScanView(classifier) {
     const verifyButton = element("button", { className: "button", text: "Check this slice with the server", attrs: { type: "button" } });
     const verifyOut = element("div", { className: "scan-verify" });
     const csvButton = element("button", { className: "button", text: "Download CSV (one line per slice)", attrs: { type: "button" } });
+    let explained = null; // the latest heatmap drawn, {index, ...explanation}, for the viewer's overlay
+    const viewButton = viewerButton(() => ({ title: scan.name, slice: current, pixels: () => classifier.scanPixels(scan.scan),
+      heatmap: () => (explained?.index === current ? explained : null) }));
     const notes = summary.notes.map((note) => element("p", { className: "hint", text: note }));
     const said = scan.scope?.label ? [element("p", { className: "hint", text: `The header says: ${scan.scope.label}.` })] : [];
     const verdict = scan.level === "not-mri"
@@ -84,7 +88,7 @@ export function startScanView(classifier) {
       element("label", { className: "scan-slider" }, [element("span", { text: "Slice " }), slider, sliceLabel]),
       element("div", { className: "scan-detail" }, [
         element("div", { className: "stage scan-stage" }, [preview, heatmap]),
-        element("div", {}, [classes, caption, element("div", { className: "button-row" }, [explainButton, verifyButton, csvButton]), verifyOut]),
+        element("div", {}, [classes, caption, element("div", { className: "button-row" }, [explainButton, viewButton, verifyButton, csvButton]), verifyOut]),
       ]),
     );
     drawStrip(strip, size.slices, byIndex, summary.threshold);
@@ -123,6 +127,7 @@ export function startScanView(classifier) {
         const explanation = await classifier.explainSlice(scan.scan, index, { label: result.label });
         if (current !== index) return;
         drawHeatmap(heatmap, preview, explanation);
+        explained = { index, ...explanation };
         caption.textContent = `Heatmap for "${explanation.label}" on slice ${index}: bright where hiding a ` +
           `${explanation.patch}-pixel square lowered its probability most.`;
       } catch (err) {

@@ -13,6 +13,7 @@ import { startScanView } from "./scanview.js";
 import { wireServerCheck } from "./server-check.js";
 import { newRow, state } from "./state.js";
 import { applySort, buildRow, updateProgress, updateRow, wireTable } from "./table.js";
+import { wireImageViewer } from "./viewer.js";
 
 const selectAndFocus = (row) => {
   state.autoSelected = false;
@@ -133,5 +134,6 @@ export function startApp(classifier) {
   wireHeatmap();
   wireFrameBox(classifyFrame);
   wireServerCheck();
+  wireImageViewer();
   return { addFiles };
 }

@@ -241,6 +241,15 @@ async function classifyScan({ files, name }) {
   };
 }
 
+// The viewer's full-resolution pixels (ui/viewer.js): a file's decoded image, or a scan's slices.
+async function pixels({ file, name, frame, scan = null }) {
+  if (scan === null) return (await decodeFile(file, { name, frame })).image;
+  const held = scans.get(scan);
+  if (!held) throw new Error("That scan is no longer held by the page; add its file again.");
+  const { columns, rows, count, slices } = held.volume;
+  return { columns, rows, slices: count, data: slices };
+}
+
 function memory() {
   const { numTensors, numBytes } = tf.memory();
   return { numTensors, numBytes, backend: tf.getBackend() };
@@ -249,7 +258,7 @@ function memory() {
 // Which files of a drop are scans: headers only, no model needed (split.js).
 const split = ({ files }) => splitScans(files);
 
-const HANDLERS = { init, classify, classifyScan, explain, render, png, memory, split };
+const HANDLERS = { init, classify, classifyScan, explain, render, png, pixels, memory, split };
 let queue = Promise.resolve();
 
 self.addEventListener("message", ({ data: { id, type, ...args } }) => {
