@@ -335,3 +335,15 @@ def test_the_model_card_leads_with_the_scanner_warning_and_states_the_cut_offs(a
     assert "MRI sequences" in card["trained"] and "slice planes" in card["trained"] and "Cite:" in card["trained"], card
     assert card["technical"] >= 2 and card["openTechnical"] == 0, card
     screenshot(app, "model-card", "card-heading", "model-card")
+
+
+def test_a_phantom_and_a_grey_drawing_get_no_verdict_from_the_feature_scope(app):
+    from training.ood_images import generated
+
+    images = generated(per_family=3, seed=7)
+    for name, data in (("phantom.png", images["phantom"]["water-bottle disc"][0]),
+                       ("drawing.png", images["drawing"]["face line drawing on grey"][0])):
+        result = app.classify(name, data)
+        assert result["level"] == "not-mri", (name, result)
+        assert result["featureScope"]["outOfScope"], (name, result)
+        assert any("unlike the MRI slices" in reason for reason in result["reasons"]), (name, result)
