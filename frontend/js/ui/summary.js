@@ -7,11 +7,12 @@ import { state } from "./state.js";
 
 // The confusion table's answer columns: the verdicts, no verdict, unreadable (documents have no row).
 const ANSWERS = OUTCOMES.filter((key) => key !== "unsupported");
+const HEADS = { ...OUTCOME_WORDS, "not-mri": "No verdict", failed: "Unreadable" };
 
 function confusionTable(confusion) {
   const head = element("tr", {}, [element("th", { text: "Folder label", attrs: { scope: "col" } }),
-    ...ANSWERS.map((key) => element("th", { className: "numeric", text: OUTCOME_WORDS[key], attrs: { scope: "col", "data-answer": key } })),
-    element("th", { className: "numeric", text: "Likely type right", attrs: { scope: "col" } })]);
+    ...ANSWERS.map((key) => element("th", { className: "numeric", text: HEADS[key], attrs: { scope: "col", "data-answer": key } })),
+    element("th", { className: "numeric", text: "Type right", attrs: { scope: "col" } })]);
   const body = confusion.rows.map((row) => element("tr", { attrs: { "data-label": row.label } }, [
     element("th", { text: row.label === ANY_TUMOUR ? "tumour (no type)" : row.label, attrs: { scope: "row" } }),
     ...ANSWERS.map((key) => element("td", { className: "numeric", text: String(row.counts[key]), attrs: { "data-answer": key } })),
