@@ -22,6 +22,9 @@ OUTCOME_OF_VERDICT = {"Tumour likely": "likely", "Possible tumour: look closely"
 TALLY_WORDS = {"likely": "Tumour likely", "possible": "Possible tumour", "none": "No tumour found",
                "not-mri": "No verdict (not an MRI slice?)", "failed": "Could not be read",
                "unsupported": "Not an image"}
+UNSURE_WORDS = {"tumour": "tumour or not", "type": "type", "model": "top class"}
+# What the detail panel's uncertain box names, item by item.
+WHAT_IS_UNCERTAIN = "() => [...document.querySelectorAll('#warning-list li')].map((li) => li.dataset.about)"
 ANSWERS = ("likely", "possible", "none", "not-mri", "failed")
 
 
@@ -76,6 +79,18 @@ def test_a_labelled_folder_gives_a_tally_a_confusion_table_and_a_csv_that_agree_
     assert f'Counting "possible tumour" as tumour: sensitivity {hits} of {of} ' in screening, screening
     assert f"specificity {clear} of {clear_of} " in screening, screening
     assert "Not counted: 1 labelled file with no verdict or unreadable." in screening, screening
+
+    # The uncertain mark and the detail panel's box say the same thing is uncertain.
+    flags = dict(app.page.evaluate("""() => [...document.querySelectorAll('#results-body tr')].map((tr) =>
+        [tr.querySelector('.row-link').textContent, tr.querySelector('.flag')?.textContent ?? null])"""))
+    for name, flag in flags.items():
+        if outcomes[name] not in ("likely", "possible", "none"):
+            continue
+        app.page.locator("#results-body .row-link", has_text=name).click()
+        about = app.page.evaluate(WHAT_IS_UNCERTAIN)
+        assert app.page.is_visible("#warnings") == bool(flag), (name, flag, about)
+        if flag:
+            assert flag == "uncertain: " + ", ".join(UNSURE_WORDS[a] for a in about), (name, flag, about)
 
     # The CSV names the model version and the cut-offs on every line; the not-MRI row has no label.
     with app.page.expect_download() as download:
