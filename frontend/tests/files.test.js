@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { contentKey, isJunk, skippedLine, withoutJunk } from "../js/ui/files.js";
+import { contentKey, isJunk, skippedLine, unsupportedMessage, withoutJunk } from "../js/ui/files.js";
 
 describe("isJunk", () => {
-  it("skips notes, system thumbnails and settings, and hidden files or folders", () => {
-    for (const path of ["README.txt", "scans/notes.TXT", "Thumbs.db", "scans/desktop.ini", ".DS_Store", "scans/.hidden.png",
-      ".git/objects/ab", "__MACOSX/scan.jpg", "report.pdf"]) {
+  it("skips system thumbnails and settings, and hidden files or folders", () => {
+    for (const path of ["Thumbs.db", "scans/desktop.ini", ".DS_Store", "scans/.hidden.png", ".git/objects/ab", "__MACOSX/scan.jpg",
+      "scans/.notes.txt"]) {
       assert.equal(isJunk(path), true, path);
     }
   });
@@ -17,14 +17,33 @@ describe("isJunk", () => {
   });
 });
 
+describe("unsupportedMessage", () => {
+  it("names a document, says what the page reads and what to do", () => {
+    assert.equal(unsupportedMessage("cases/report.PDF"), "report.PDF is a PDF document, not an image: the page reads brain MRI " +
+      "slices as JPEG, PNG or DICOM files, and whole scans as NIfTI or DICOM series. If it holds slices, save them as PNG or " +
+      "JPEG images and add those.");
+    assert.match(unsupportedMessage("notes.docx"), /^notes\.docx is a text document, not an image/);
+    assert.match(unsupportedMessage("README.txt"), /^README\.txt is a text file, not an image: .* It holds no image to classify\.$/);
+    assert.match(unsupportedMessage("labels.csv"), /is a data file/);
+    assert.match(unsupportedMessage("scans.zip"), /Unpack it, then add the folder\.$/);
+  });
+  it("leaves images, DICOM files and scans alone", () => {
+    for (const path of ["scan.jpg", "IM000123", "a.dcm", "brain.nii.gz", "pdf/scan.png", "txt"]) {
+      assert.equal(unsupportedMessage(path), null, path);
+    }
+  });
+});
+
 describe("withoutJunk and skippedLine", () => {
-  it("keeps the images and counts the rest in one line", () => {
-    const files = [{ name: "a.png" }, { name: "README.txt" }, { name: "x", webkitRelativePath: "dir/thumbs.db" }, { name: "b.dcm" }];
-    const { kept, skipped } = withoutJunk(files);
+  it("keeps the images, gives documents their own rows and counts the rest in one line", () => {
+    const files = [{ name: "a.png" }, { name: "README.txt" }, { name: "x", webkitRelativePath: "dir/thumbs.db" }, { name: "b.dcm" },
+      { name: "desktop.ini" }];
+    const { kept, skipped, unsupported } = withoutJunk(files);
     assert.deepEqual(kept.map((f) => f.name), ["a.png", "b.dcm"]);
-    assert.deepEqual(skipped, ["README.txt", "dir/thumbs.db"]);
-    assert.equal(skippedLine(skipped), "Skipped 2 files that are not images (notes, system or hidden files): README.txt, thumbs.db.");
-    assert.equal(skippedLine(["a.txt"]), "Skipped 1 file that is not an image (notes, system or hidden files): a.txt.");
+    assert.deepEqual(unsupported.map((f) => f.name), ["README.txt"]);
+    assert.deepEqual(skipped, ["dir/thumbs.db", "desktop.ini"]);
+    assert.equal(skippedLine(skipped), "Skipped 2 files that are not images (system or hidden files): thumbs.db, desktop.ini.");
+    assert.equal(skippedLine(["a.ini"]), "Skipped 1 file that is not an image (system or hidden files): a.ini.");
     assert.match(skippedLine(Array.from({ length: 8 }, (_, i) => `${i}.txt`)), /0\.txt, 1\.txt, 2\.txt, 3\.txt, 4\.txt and 3 more\.$/);
     assert.equal(skippedLine([]), "");
   });

@@ -171,13 +171,17 @@ def test_the_heatmap_is_drawn_on_a_fixed_scale_with_a_legend(app):
 
 def test_junk_files_of_a_folder_are_skipped_and_counted_and_duplicates_noted(app):
     png, jpeg = some_slices()
-    junk = {"README.txt": b"scans from the teaching file\n", "thumbs.db": b"\xd0\xcf\x11\xe0" + bytes(60),
+    junk = {"._scan.png": b"\x00\x05\x16\x07" + bytes(60), "thumbs.db": b"\xd0\xcf\x11\xe0" + bytes(60),
             "desktop.ini": b"[.ShellClassInfo]\n", ".DS_Store": b"\x00\x00\x00\x01Bud1" + bytes(40)}
-    app.upload([*junk.items(), (png.name, png.data), (jpeg.name, jpeg.data), ("copy-" + png.name, png.data)])
-    app.wait_for_batch(3)
+    readme = ("README.txt", b"scans from the teaching file\n")
+    app.upload([*junk.items(), readme, (png.name, png.data), (jpeg.name, jpeg.data), ("copy-" + png.name, png.data)])
+    app.wait_for_batch(4)
     rows = app.rows()
-    assert set(rows) == {png.name, jpeg.name, "copy-" + png.name}, rows  # no row for a junk file
-    assert all(row["error"] is None for row in rows.values()), rows
+    assert set(rows) == {png.name, jpeg.name, "copy-" + png.name, "README.txt"}, rows  # no row for a junk file
+    # A document is no junk: its own row says what it is and what to do.
+    assert rows["README.txt"]["verdict"] == "Not an image", rows
+    assert rows["README.txt"]["error"].startswith("README.txt is a text file, not an image"), rows
+    assert all(row["error"] is None for name, row in rows.items() if name != "README.txt"), rows
     skipped = app.page.inner_text("#skipped")
     assert skipped.startswith("Skipped 4 files that are not images") and all(name in skipped for name in junk), skipped
     assert rows["copy-" + png.name]["note"] == f"Same file as {png.name} (identical bytes).", rows

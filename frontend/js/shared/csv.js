@@ -1,15 +1,20 @@
 // The batch table as CSV (RFC 4180). DOM-free, tested by Node.
+import { folderLabel } from "./batch.js";
+import { decisionOf, uncertainties } from "./results.js";
 
 // A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"); file
 // names are user data, so such text gets a leading apostrophe, which spreadsheets hide.
 const FORMULA_START = /^[=+\-@\t\r]/;
 
-/** One value as a CSV field: quoted when it holds a comma, quote, line break or edge space. */
+/**
+ * One value as a CSV field: quoted when it holds a comma, quote, line break, edge space or "#"
+ * (so that pandas.read_csv(comment="#") keeps a file name with "#" whole).
+ */
 export function csvField(value) {
   if (value === null || value === undefined) return "";
   let text = String(value);
   if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return /[",\r\n#]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** Rows of values -> CSV text with CRLF line ends. */
@@ -21,20 +26,25 @@ const frameOf = (row, frame) => (row.frames > 1 && frame != null ? `${frame + 1}
 
 /**
  * The batch as CSV: one line per file, in the table's order. `rows` are the page's table rows
- * ({name, status, result?, error?, frame?, frames, worst?}); `labels` is metadata.labels. For a
- * multi-frame file, `frame` is the frame the other columns describe and `worst_*` the frame with
- * the highest tumour probability.
+ * ({name, status, result?, error?, frame?, frames, worst?}); `version` the model's (hash.js
+ * modelVersion). For a multi-frame file, `frame` is the frame the other columns describe and
+ * `worst_*` the frame with the highest tumour probability. A not-MRI row has no `label`: its top
+ * class is no verdict. Every line names the model version and the cut-offs, so that files of
+ * several batches can be put together.
  */
-export function resultsCsv(rows, labels) {
+export function resultsCsv(rows, metadata, version) {
+  const { labels } = metadata;
+  const { tumour, possible } = decisionOf(metadata);
   const header = ["file", "status", "level", "label", "tumor_probability", "likely_type", ...labels.map((l) => `p_${l}`),
-    "uncertain", "warnings", "ms", "frame", "worst_frame", "worst_level", "worst_tumor_probability", "error"];
+    "uncertain", "warnings", "ms", "frame", "worst_frame", "worst_level", "worst_tumor_probability", "error",
+    "folder_label", "uncertain_about", "model_version", "tumor_threshold", "possible_threshold"];
   const lines = rows.map((row) => {
     const r = row.result;
     return [
       row.name,
       row.status,
       r?.level,
-      r?.label,
+      r?.level === "not-mri" ? null : r?.label,
       r?.tumorProbability?.toFixed(6),
       r?.likelyType,
       ...labels.map((label) => (r ? r.probabilities[label].toFixed(6) : null)),
@@ -46,6 +56,11 @@ export function resultsCsv(rows, labels) {
       r ? row.worst?.level : null,
       r ? row.worst?.tumorProbability.toFixed(6) : null,
       row.error,
+      folderLabel(row.name, metadata)?.label,
+      r ? uncertainties(r, metadata).map((u) => u.about).join(" ") : null,
+      version,
+      tumour,
+      possible,
     ];
   });
   return toCsv([header, ...lines]);

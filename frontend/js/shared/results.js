@@ -131,3 +131,45 @@ export function comparisonSentence(local, server, compared) {
     `the server's probabilities say ${said(levels.server, types.server, serverP)}.`;
 }
 
+
+// How close to a cut-off a tumour probability may lie before the tumour-or-not answer counts as
+// uncertain; and how close the second tumour type may come to the first before the type does.
+export const UNCERTAIN = Object.freeze({ cutoffMargin: 0.1, typeRatio: 0.5 });
+
+/**
+ * What is uncertain about a result with a verdict: [{about: "tumour" | "type" | "model", text}],
+ * empty when nothing is. "tumour": the tumour probability lies in the middle band or within
+ * UNCERTAIN.cutoffMargin of a cut-off; "type": the second tumour type has at least
+ * UNCERTAIN.typeRatio of the likely type's probability; "model": the worker's low-confidence
+ * warning, when neither of those explains it.
+ */
+export function uncertainties(result, metadata) {
+  if (result.level === "not-mri") return [];
+  const { tumour: cut, possible } = decisionOf(metadata);
+  const p = result.tumorProbability;
+  const found = [];
+  if (result.level === "possible") {
+    found.push({ about: "tumour", text: `Tumour or not: the tumour probability, ${percent(p)}, lies in the middle band ` +
+      `(${percent(possible, 0)} to ${percent(cut, 0)}) between "no tumour found" and "tumour likely".` });
+  } else {
+    const near = [cut, possible].find((c) => Math.abs(p - c) < UNCERTAIN.cutoffMargin);
+    if (near !== undefined) {
+      found.push({ about: "tumour", text: `Tumour or not: the tumour probability, ${percent(p)}, is close to the ` +
+        `${percent(near, 0)} cut-off, so the answer "${LEVEL_HEADLINES[result.level]}" could easily have been another.` });
+    }
+  }
+  if (result.likelyType) {
+    const [second] = metadata.labels.filter((l) => l !== metadata.no_tumor_label && l !== result.likelyType)
+      .sort((a, b) => result.probabilities[b] - result.probabilities[a]);
+    const p2 = second ? result.probabilities[second] : 0;
+    if (p2 >= UNCERTAIN.typeRatio * result.typeProbability) {
+      found.push({ about: "type", text: `The type: ${result.likelyType} (${percent(result.typeProbability)}) is not far ahead of ` +
+        `${second} (${percent(p2)}).` });
+    }
+  }
+  if (!found.length && result.flags?.includes("low-confidence")) {
+    const text = result.warnings[result.flags.indexOf("low-confidence")];
+    found.push({ about: "model", text });
+  }
+  return found;
+}

@@ -2,7 +2,7 @@
 import { $, element, probabilityBar } from "./dom.js";
 import { clearHeatmap, offerHeatmap } from "./heatmap.js";
 import { percent } from "../shared/format.js";
-import { LEVEL_HEADLINES, cutoffSentence } from "../shared/results.js";
+import { LEVEL_HEADLINES, cutoffSentence, uncertainties } from "../shared/results.js";
 import { state } from "./state.js";
 
 export function select(row, { focus = false } = {}) {
@@ -31,7 +31,7 @@ export function showDetail(row) {
   $("verify-section").hidden = failed;
   $("detail-error").hidden = !failed;
   $("detail-error").textContent = row.error ?? "";
-  $("verdict").textContent = result ? "" : failed ? "Could not be read" : "Classifying…";
+  $("verdict").textContent = result ? "" : failed ? (row.unsupported ? "Not an image" : "Could not be read") : "Classifying…";
   $("verdict").className = "verdict";
   $("verdict-detail").textContent = "";
   $("reasons").hidden = true;
@@ -71,8 +71,9 @@ export function showDetail(row) {
       (result.scope?.label ? ` The header says: ${result.scope.label}.` : "");
     $("cutoffs").textContent = cutoffSentence(metadata);
     $("cutoffs").hidden = false;
-    const unsure = result.warnings.filter((w, i) => result.flags[i] === "low-confidence");
-    $("warning-list").replaceChildren(...unsure.map((w) => element("li", { text: w })));
+    // What is uncertain: the tumour-or-not answer, the type, or (neither) the model's top class.
+    const unsure = uncertainties(result, metadata);
+    $("warning-list").replaceChildren(...unsure.map((u) => element("li", { text: u.text, attrs: { "data-about": u.about } })));
     $("warnings").hidden = unsure.length === 0;
   }
   // For a not-MRI image the probabilities stay available, folded away.

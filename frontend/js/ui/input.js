@@ -10,7 +10,11 @@ async function droppedFiles(dataTransfer) {
   const files = [];
   const walk = async (entry) => {
     if (entry.isFile) {
-      files.push(await new Promise((resolve, reject) => entry.file(resolve, reject)));
+      const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+      // A dropped folder's files keep their path, as the folder picker's do: folder names can be labels.
+      const path = entry.fullPath.replace(/^\//, "");
+      if (path.includes("/")) Object.defineProperty(file, "webkitRelativePath", { value: path });
+      files.push(file);
       return;
     }
     if (entry.name.startsWith(".")) return;

@@ -3,6 +3,7 @@
 
 export const state = {
   metadata: null,
+  version: null, // the model's (shared/hash.js modelVersion), named in the CSV
   rows: [], // see newRow
   queue: [],
   selected: null,
@@ -19,5 +20,5 @@ export const state = {
 /** A table row for a file. `worst`: a multi-frame file's frame with the highest concern. */
 export function newRow(file) {
   return { file, name: file.webkitRelativePath || file.name, status: "queued", result: null,
-    error: null, frame: null, frames: 1, worst: null, duplicateOf: null, explanations: new Map(), tr: null, link: null };
+    error: null, unsupported: false, frame: null, frames: 1, worst: null, duplicateOf: null, explanations: new Map(), tr: null, link: null };
 }

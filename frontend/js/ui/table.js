@@ -2,9 +2,10 @@
 import { resultsCsv } from "../shared/csv.js";
 import { $, announce, downloadCsv, element, seconds } from "./dom.js";
 import { percent } from "../shared/format.js";
-import { LEVEL_HEADLINES } from "../shared/results.js";
+import { LEVEL_HEADLINES, uncertainties } from "../shared/results.js";
 import { sortRows } from "./sort.js";
 import { state } from "./state.js";
+import { showSummary } from "./summary.js";
 
 /** Builds `row.tr`; `onSelect(row)` runs when its file name is pressed. */
 export function buildRow(row, onSelect) {
@@ -24,6 +25,8 @@ export function buildRow(row, onSelect) {
 const LEVEL_CLASS = { likely: "status-tumour", possible: "status-possible", none: "status-clear", "not-mri": "status-notmri" };
 // The table's short form of the not-MRI level; the detail panel gives the reasons.
 const SHORT_HEADLINE = { "not-mri": "No result: not an MRI slice?" };
+
+const UNSURE_WORDS = { tumour: "tumour or not", type: "type", model: "top class" };
 
 // Notes under the file name: the same bytes as another row; a multi-frame file's frames.
 function rowNotes(row) {
@@ -48,7 +51,7 @@ export function updateRow(row) {
   const rest = [tumourCell, typeCell, msCell];
   if (row.status === "error") {
     nameCell.append(element("div", { className: "status-error", text: row.error }));
-    verdictCell.replaceChildren(element("span", { className: "status-error", text: "Could not be read" }));
+    verdictCell.replaceChildren(element("span", { className: "status-error", text: row.unsupported ? "Not an image" : "Could not be read" }));
     rest.forEach((cell) => cell.replaceChildren());
     return;
   }
@@ -59,8 +62,9 @@ export function updateRow(row) {
   }
   // The worker gave the result its verdict (level, likely type); the table only words it.
   const { level, likelyType, typeProbability } = row.result;
-  const lowConfidence = row.result.flags?.includes("low-confidence") && level !== "not-mri";
-  if (lowConfidence) nameCell.append(" ", element("span", { className: "flag", text: "uncertain" }));
+  // What is uncertain, in a word or two; the detail panel says why.
+  const unsure = state.metadata ? uncertainties(row.result, state.metadata).map((u) => UNSURE_WORDS[u.about]) : [];
+  if (unsure.length) nameCell.append(" ", element("span", { className: "flag", text: `uncertain: ${unsure.join(", ")}` }));
   verdictCell.replaceChildren(element("span", {
     className: LEVEL_CLASS[level], text: SHORT_HEADLINE[level] ?? LEVEL_HEADLINES[level] }));
   tumourCell.textContent = level !== "not-mri" ? percent(row.result.tumorProbability) : "–";
@@ -71,7 +75,7 @@ export function updateRow(row) {
 export function updateProgress() {
   const { rows } = state;
   const finished = rows.filter((r) => r.status === "done" || r.status === "error").length;
-  const failed = rows.filter((r) => r.status === "error").length;
+  const failed = rows.filter((r) => r.status === "error" && !r.unsupported).length;
   const progress = $("progress");
   progress.max = Math.max(rows.length, 1);
   progress.value = finished;
@@ -80,6 +84,7 @@ export function updateProgress() {
   if (rows.length) parts.push(seconds(performance.now() - state.batchStarted));
   $("progress-label").textContent = rows.length ? parts.join(" · ") : "No images yet.";
   $("export-csv").disabled = finished === 0;
+  showSummary();
 }
 
 export function applySort() {
@@ -117,7 +122,7 @@ export function wireTable() {
 
   $("export-csv").addEventListener("click", () => {
     const ordered = state.sort ? sortRows(state.rows, state.sort.key, state.sort.direction) : state.rows;
-    downloadCsv(resultsCsv(ordered, state.metadata.labels), "mri-classification.csv");
+    downloadCsv(resultsCsv(ordered, state.metadata, state.version), "mri-classification.csv");
   });
 
   $("clear").addEventListener("click", () => {

@@ -6,7 +6,7 @@
 import { showLoadFailure, showModelInfo } from "./card.js";
 import { select, showDetail, wireFrameBox } from "./detail.js";
 import { $, announce } from "./dom.js";
-import { contentKey, skippedLine, withoutJunk } from "./files.js";
+import { contentKey, skippedLine, unsupportedMessage, withoutJunk } from "./files.js";
 import { wireHeatmap } from "./heatmap.js";
 import { wireInput } from "./input.js";
 import { startScanView } from "./scanview.js";
@@ -23,27 +23,30 @@ const selectAndFocus = (row) => {
 let scanView = null;
 
 function addFiles(files) {
-  const { kept, skipped } = withoutJunk([...files]);
+  const { kept, skipped, unsupported } = withoutJunk([...files]);
   state.skipped.push(...skipped);
   $("skipped").textContent = skippedLine(state.skipped);
   $("skipped").hidden = !state.skipped.length;
-  scanView.take(kept).then(addImages);
+  scanView.take(kept).then((images) => addImages(images, unsupported));
 }
 
-function addImages(added) {
+// Images join the queue; documents (PDF, text, ...) get a row saying what to do instead, after them.
+function addImages(images, unsupported = []) {
+  const added = [...images, ...unsupported];
   if (!added.length) return;
   const wasEmpty = state.rows.length === 0;
   for (const file of added) {
     const row = newRow(file);
+    if (unsupported.includes(file)) Object.assign(row, { status: "error", unsupported: true, error: unsupportedMessage(row.name) });
     buildRow(row, selectAndFocus);
     state.rows.push(row);
-    state.queue.push(row);
+    if (!row.unsupported) state.queue.push(row);
     $("results-body").append(row.tr);
   }
   $("results-panel").hidden = false;
   $("clear").disabled = false;
   if (!state.running) state.batchStarted = performance.now();
-  announce(`Classifying ${added.length} image${added.length === 1 ? "" : "s"}…`);
+  announce(`Classifying ${images.length} image${images.length === 1 ? "" : "s"}…`);
   updateProgress();
   if (wasEmpty || added.length === 1) {
     select(state.rows[state.rows.length - added.length]);
@@ -108,7 +111,9 @@ async function runQueue() {
   state.running = false;
   applySort();
   const failed = state.rows.filter((r) => r.status === "error").length;
-  announce(`Done: ${state.rows.length - failed} classified${failed ? `, ${failed} could not be read` : ""}.`);
+  const documents = state.rows.filter((r) => r.unsupported).length;
+  announce(`Done: ${state.rows.length - failed} classified${failed > documents ? `, ${failed - documents} could not be read` : ""}` +
+    `${documents ? `, ${documents} not images` : ""}.`);
 }
 
 function classifyFrame(row, frame) {
@@ -126,6 +131,7 @@ export function startApp(classifier) {
   scanView = startScanView(classifier);
   classifier.info.then((info) => {
     state.metadata = info.metadata;
+    state.version = info.version;
     showModelInfo(info);
     if (state.queue.length) runQueue();
   }, showLoadFailure);
