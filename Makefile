@@ -91,7 +91,7 @@ bench: install static chromium
 
 # The current reports (reports/), each rewritten by the command it names. `make reports` reruns the
 # cheap ones, in minutes: operating points (which also rewrite the page's cut-offs in
-# frontend/model/metadata.json), the sequence probe, the volume report, the conversion report, the
+# frontend/model/metadata.json), the feature scope (its block in metadata.json), the sequence probe, the volume report, the conversion report, the
 # not-MRI rule, the benchmarks (`make bench`), then the README's model card. The training reports
 # (final model, comparisons, leave one collection out) take hours on a CPU, so `make reports` only
 # prints their commands (`make reports-training`); run them by hand, then `make reports` again.
@@ -103,6 +103,8 @@ SHIPPED = frontend/model/model.h5
 reports: install chromium
 	$(PY) -m training.operating_points --model $(SHIPPED) --data $(COLLECTIONS) --external $(UNSEEN) \
 	  --report reports/operating-points.md --write-decision frontend/model/metadata.json
+	$(PY) -m training.feature_scope --model $(SHIPPED) --split reports/final-model/split.csv \
+	  --report reports/feature-scope.md --write-metadata frontend/model/metadata.json
 	$(PY) -m training.sequence_probe --model $(SHIPPED) --data $(COLLECTIONS) --report reports/sequence-probe.md
 	$(PY) -m training.volume_report --model $(SHIPPED) --volumes $(DATA)/volumes/brats2018 --report reports/volumes.md
 	$(PY) -m convert.report --model $(SHIPPED) --split reports/final-model/split.csv --subset test --limit 1000
