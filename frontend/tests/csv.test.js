@@ -46,10 +46,10 @@ describe("resultsCsv", () => {
   it("writes a header with one probability column per label, then a line per file", () => {
     const lines = resultsCsv([done, failed, multiFrame], labels).split("\r\n");
     assert.equal(lines[0], "file,status,level,label,tumor_probability,likely_type,p_glioma,p_notumor,uncertain,warnings,ms," +
-      "frame,worst_frame,worst_level,worst_tumor_probability,error");
-    assert.equal(lines[1], '"dir/a, b.png",done,likely,glioma,0.900000,glioma,0.900000,0.100000,false,,4.3,,,,,');
-    assert.equal(lines[2], 'broken.jpg,error,,,,,,,,,,,,,,"broken.jpg could not be read as an image (""x"")."');
-    assert.equal(lines[3], "series,done,likely,glioma,0.900000,glioma,0.900000,0.100000,true,The model is unsure.,4.3,3/5,5/5,likely,0.950000,");
+      "frame,worst_frame,worst_level,worst_tumor_probability,error,kind,slices,worst_slice");
+    assert.equal(lines[1], '"dir/a, b.png",done,likely,glioma,0.900000,glioma,0.900000,0.100000,false,,4.3,,,,,,image,,');
+    assert.equal(lines[2], 'broken.jpg,error,,,,,,,,,,,,,,"broken.jpg could not be read as an image (""x"").",image,,');
+    assert.equal(lines[3], "series,done,likely,glioma,0.900000,glioma,0.900000,0.100000,true,The model is unsure.,4.3,3/5,5/5,likely,0.950000,,image,,");
     assert.equal(lines[4], "");
     assert.equal(lines.length, 5);
   });

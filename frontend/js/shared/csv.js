@@ -23,11 +23,13 @@ const frameOf = (row, frame) => (row.frames > 1 && frame != null ? `${frame + 1}
  * The batch as CSV: one line per file, in the table's order. `rows` are the page's table rows
  * ({name, status, result?, error?, frame?, frames, worst?}); `labels` is metadata.labels. For a
  * multi-frame file, `frame` is the frame the other columns describe and `worst_*` the frame with
- * the highest tumour probability.
+ * the highest tumour probability. A scan's row (shared/scanresults.js scanBatchRow) has its `kind`,
+ * its `slices` and, in `worst_slice` (counted from 1), its most concerning slice.
  */
 export function resultsCsv(rows, labels) {
   const header = ["file", "status", "level", "label", "tumor_probability", "likely_type", ...labels.map((l) => `p_${l}`),
-    "uncertain", "warnings", "ms", "frame", "worst_frame", "worst_level", "worst_tumor_probability", "error"];
+    "uncertain", "warnings", "ms", "frame", "worst_frame", "worst_level", "worst_tumor_probability", "error",
+    "kind", "slices", "worst_slice"];
   const lines = rows.map((row) => {
     const r = row.result;
     return [
@@ -37,15 +39,18 @@ export function resultsCsv(rows, labels) {
       r?.label,
       r?.tumorProbability?.toFixed(6),
       r?.likelyType,
-      ...labels.map((label) => (r ? r.probabilities[label].toFixed(6) : null)),
-      r ? String(r.uncertain) : null,
+      ...labels.map((label) => r?.probabilities[label]?.toFixed(6)),
+      r?.uncertain != null ? String(r.uncertain) : null,
       r?.warnings.join(" "),
       r ? r.ms.toFixed(1) : null,
       r ? frameOf(row, row.frame) : null,
       r ? frameOf(row, row.worst?.frame) : null,
-      r ? row.worst?.level : null,
-      r ? row.worst?.tumorProbability.toFixed(6) : null,
+      r ? (row.worst ?? row.worstSlice)?.level : null,
+      r ? (row.worst ?? row.worstSlice)?.tumorProbability.toFixed(6) : null,
       row.error,
+      row.kind ?? "image",
+      row.slices,
+      row.worstSlice ? `${row.worstSlice.index + 1}/${row.slices}` : null,
     ];
   });
   return toCsv([header, ...lines]);
