@@ -41,6 +41,8 @@ const APP_FILES = [
   "js/ui/heatmap.js",
   "js/ui/input.js",
   "js/ui/main.js",
+  "js/ui/scancard.js",
+  "js/ui/scanstrip.js",
   "js/ui/scanview.js",
   "js/ui/server-check.js",
   "js/ui/sort.js",

@@ -52,18 +52,18 @@ describe("resultsCsv", () => {
     const lines = resultsCsv([done, failed, multiFrame, notMri], metadata, "v7").split("\r\n");
     assert.equal(lines[0], "file,status,level,label,tumor_probability,likely_type,p_glioma,p_notumor,uncertain,warnings,ms," +
       "frame,worst_frame,worst_level,worst_tumor_probability,error,folder_label,uncertain_about,model_version,tumor_threshold," +
-      "possible_threshold");
-    assert.equal(lines[1], '"dir/a, b.png",done,likely,glioma,0.900000,glioma,0.900000,0.100000,false,,4.3,,,,,,,,v7,0.5,0.2737');
+      "possible_threshold,kind,slices,worst_slice");
+    assert.equal(lines[1], '"dir/a, b.png",done,likely,glioma,0.900000,glioma,0.900000,0.100000,false,,4.3,,,,,,,,v7,0.5,0.2737,image,,');
     assert.equal(lines[2], 'broken.jpg,error,,,,,,,,,,,,,,"broken.jpg could not be read as an image (""x"")."' +
-      ",,,v7,0.5,0.2737");
+      ",,,v7,0.5,0.2737,image,,");
     assert.equal(lines[3], "glioma/series,done,likely,glioma,0.900000,glioma,0.900000,0.100000,true,The model is unsure.,4.3,3/5,5/5," +
-      "likely,0.950000,,glioma,model,v7,0.5,0.2737");
+      "likely,0.950000,,glioma,model,v7,0.5,0.2737,image,,");
     assert.equal(lines.length, 6);
     assert.equal(lines[5], "");
   });
   it("gives a not-MRI row no label: its top class is no verdict", () => {
     const line = resultsCsv([notMri], metadata, "v7").split("\r\n")[1];
     assert.equal(line, "notumor/photo.png,done,not-mri,,0.200000,,0.200000,0.800000,true,This is a colour image.,3.0,,,,,,notumor,," +
-      "v7,0.5,0.2737");
+      "v7,0.5,0.2737,image,,");
   });
 });

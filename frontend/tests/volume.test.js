@@ -144,12 +144,16 @@ test("a DICOM series in any file order gives the NIfTI volume's slices", async (
   const reference = (await slicesOf(makeNifti({ shape: SHAPE, voxels }))).slices;
   const files = seriesFiles(voxels);
   for (const order of [[0, 1, 2], [2, 0, 1], [1, 2, 0]]) {
-    const { volume, notes } = await readScan(order.map((i) => files[i]));
+    const { volume, notes, slices } = await readScan(order.map((i) => files[i]));
     assert.deepEqual(volume.slices, reference, String(order));
     assert.deepEqual(notes, []);
+    // Each slice keeps its file's InstanceNumber and its position along the normal, in mm.
+    assert.deepEqual(slices, [{ instance: 1, position: 0 }, { instance: 2, position: 2.5 }, { instance: 3, position: 5 }]);
   }
   const byNumber = await readScan(seriesFiles(voxels, { positions: false }).reverse());
   assert.deepEqual(byNumber.volume.slices, reference);
+  assert.deepEqual(byNumber.slices.map((s) => [s.instance, s.position]), [[1, null], [2, null], [3, null]]);
+  assert.equal((await readScan(new File([makeNifti({ shape: SHAPE, voxels })], "v.nii"))).slices, undefined);
   assert.ok(byNumber.notes.some((note) => /ordered by InstanceNumber/.test(note)), byNumber.notes.join(" "));
   assert.ok(!JSON.stringify(byNumber.notes).includes("Doe"));
 });

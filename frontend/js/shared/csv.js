@@ -31,13 +31,16 @@ const frameOf = (row, frame) => (row.frames > 1 && frame != null ? `${frame + 1}
  * `worst_*` the frame with the highest tumour probability. A not-MRI row has no `label`: its top
  * class is no verdict. Every line names the model version and the cut-offs, so that files of
  * several batches can be put together.
+ * A scan's row (shared/scanresults.js scanBatchRow) has its `kind`, its `slices` and, in
+ * `worst_slice` (counted from 1), its most concerning slice.
  */
 export function resultsCsv(rows, metadata, version) {
   const { labels } = metadata;
   const { tumour, possible } = decisionOf(metadata);
   const header = ["file", "status", "level", "label", "tumor_probability", "likely_type", ...labels.map((l) => `p_${l}`),
     "uncertain", "warnings", "ms", "frame", "worst_frame", "worst_level", "worst_tumor_probability", "error",
-    "folder_label", "uncertain_about", "model_version", "tumor_threshold", "possible_threshold"];
+    "folder_label", "uncertain_about", "model_version", "tumor_threshold", "possible_threshold",
+    "kind", "slices", "worst_slice"];
   const lines = rows.map((row) => {
     const r = row.result;
     return [
@@ -47,20 +50,23 @@ export function resultsCsv(rows, metadata, version) {
       r?.level === "not-mri" ? null : r?.label,
       r?.tumorProbability?.toFixed(6),
       r?.likelyType,
-      ...labels.map((label) => (r ? r.probabilities[label].toFixed(6) : null)),
-      r ? String(r.uncertain) : null,
+      ...labels.map((label) => r?.probabilities[label]?.toFixed(6)),
+      r?.uncertain != null ? String(r.uncertain) : null,
       r?.warnings.join(" "),
       r ? r.ms.toFixed(1) : null,
       r ? frameOf(row, row.frame) : null,
       r ? frameOf(row, row.worst?.frame) : null,
-      r ? row.worst?.level : null,
-      r ? row.worst?.tumorProbability.toFixed(6) : null,
+      r ? (row.worst ?? row.worstSlice)?.level : null,
+      r ? (row.worst ?? row.worstSlice)?.tumorProbability.toFixed(6) : null,
       row.error,
       folderLabel(row.name, metadata)?.label,
       r ? uncertainties(r, metadata).map((u) => u.about).join(" ") : null,
       version,
       tumour,
       possible,
+      row.kind ?? "image",
+      row.slices,
+      row.worstSlice ? `${row.worstSlice.index + 1}/${row.slices}` : null,
     ];
   });
   return toCsv([header, ...lines]);

@@ -1,5 +1,6 @@
 // The detail panel's heatmap: occlusion sensitivity drawn over the preview, with its controls.
-import { $, seconds } from "./dom.js";
+// A scan card (scancard.js) draws its slices' heatmaps with the same functions and legend.
+import { $, element, seconds } from "./dom.js";
 import { HEATMAP_FULL_SCALE, heatmapRgba, occlusionPasses } from "../shared/explain.js";
 import { state } from "./state.js";
 
@@ -80,8 +81,8 @@ export function drawHeatmap(canvas, preview, explanation) {
   return peak;
 }
 
-// The caption says how much the brightest region matters, in a sentence.
-function heatmapCaption({ patch, width, passes, ms }, label, peak) {
+/** The caption: how much the brightest region matters, in a sentence (`peak`: drawHeatmap's). */
+export function heatmapCaption({ patch, width, passes, ms }, label, peak) {
   if (peak <= 0) return `Hiding any part of the image did not lower the probability of "${label}": no region stands out.`;
   const square = `hiding a ${patch}-pixel square (of the ${width}-pixel input)`;
   const how = `${passes} passes in ${seconds(ms)}.`;
@@ -94,18 +95,25 @@ function heatmapCaption({ patch, width, passes, ms }, label, peak) {
 }
 
 // The legend: the overlay's own colours from no change to the full scale.
-function drawLegend() {
+function paintLegend(canvas, max) {
   const steps = 64;
   const { rgba } = heatmapRgba(Float32Array.from({ length: steps }, (_, i) => (HEATMAP_FULL_SCALE * (i + 0.5)) / steps));
-  const canvas = $("legend-ramp");
   canvas.width = steps;
   canvas.height = 1;
   canvas.getContext("2d").putImageData(new ImageData(rgba, steps, 1), 0, 0);
-  $("legend-max").textContent = `${Math.round(HEATMAP_FULL_SCALE * 100)}+ points`;
+  max.textContent = `${Math.round(HEATMAP_FULL_SCALE * 100)}+ points`;
+}
+
+/** A legend like the detail panel's (#heatmap-legend), for another heatmap; hidden until one is drawn. */
+export function heatmapLegend() {
+  const ramp = element("canvas", { attrs: { "aria-hidden": "true" } });
+  const max = element("span");
+  paintLegend(ramp, max);
+  return element("div", { className: "legend", attrs: { hidden: "" } }, [element("span", { text: "Change when hidden: 0" }), ramp, max]);
 }
 
 export function wireHeatmap() {
-  drawLegend();
+  paintLegend($("legend-ramp"), $("legend-max"));
   $("opacity").addEventListener("input", (event) => {
     $("stage").style.setProperty("--overlay-opacity", String(event.target.value / 100));
   });

@@ -1,5 +1,6 @@
 // "Check with the server": sends the selected image (a DICOM file's displayed frame as PNG) to
-// POST /api/predict and shows both answers side by side.
+// POST /api/predict and shows both answers side by side. A scan card (scancard.js) checks a
+// slice with the same notice and comparison.
 import { $, element } from "./dom.js";
 import { percent } from "../shared/format.js";
 import { compareAnswers, comparisonSentence } from "../shared/results.js";
@@ -13,7 +14,17 @@ function signedPoints(difference) {
   return `${value > 0 ? "+" : "−"}${Math.abs(value).toFixed(2)} pts`;
 }
 
-function comparison(local, server) {
+/**
+ * What is sent, said before anything is: `what` ("image", "slice") and a last sentence on what
+ * leaves the page. -> the paragraph's children.
+ */
+export function serverNotice(what, tail) {
+  return [element("strong", { text: `This sends this one ${what} to the server that hosts this page` }),
+    ` (${location.origin}), which runs the same model with Keras and answers. Nothing is sent unless you press the button. ${tail}`];
+}
+
+/** The local answer (a result with its verdict) and the server's, side by side: the elements to show. */
+export function comparison(local, server) {
   const compared = compareAnswers(local, server, state.metadata);
   const { largest } = compared;
   const labels = [...new Set([...state.metadata.labels, ...Object.keys(server.probabilities)])];
@@ -43,7 +54,7 @@ function comparison(local, server) {
 }
 
 export function wireServerCheck() {
-  $("verify-origin").textContent = location.origin;
+  $("verify-notice").replaceChildren(...serverNotice("image", "For DICOM files only the displayed pixels are sent, as a PNG without the file's header."));
   $("verify").addEventListener("click", async () => {
     const row = state.selected;
     if (!row?.result) return;

@@ -15,6 +15,7 @@ export const state = {
   autoSelected: false, // the page picked the selected row out of several added: an error moves it on
   contentKeys: new Map(), // files.contentKey -> the first row with those bytes
   skipped: [], // paths of files left out as not images
+  scans: [], // the scan cards' records, {name, kind, status, scan?, error?}, counted and exported with the rows
 };
 
 /** A table row for a file. `worst`: a multi-frame file's frame with the highest concern. */

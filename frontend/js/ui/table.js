@@ -1,5 +1,6 @@
 // The results table: one row per file, sortable, with the batch's progress, CSV export and Clear.
 import { resultsCsv } from "../shared/csv.js";
+import { scanBatchRow } from "../shared/scanresults.js";
 import { $, announce, downloadCsv, element, seconds } from "./dom.js";
 import { percent } from "../shared/format.js";
 import { LEVEL_HEADLINES, uncertainties } from "../shared/results.js";
@@ -73,7 +74,7 @@ export function updateRow(row) {
 }
 
 export function updateProgress() {
-  const { rows } = state;
+  const rows = [...state.rows, ...state.scans]; // a scan counts as one item, a failed one as failed
   const finished = rows.filter((r) => r.status === "done" || r.status === "error").length;
   const failed = rows.filter((r) => r.status === "error" && !r.unsupported).length;
   const progress = $("progress");
@@ -122,7 +123,8 @@ export function wireTable() {
 
   $("export-csv").addEventListener("click", () => {
     const ordered = state.sort ? sortRows(state.rows, state.sort.key, state.sort.direction) : state.rows;
-    downloadCsv(resultsCsv(ordered, state.metadata, state.version), "mri-classification.csv");
+    const scans = state.scans.map((scan) => scanBatchRow(scan, state.metadata)); // one summary line per scan
+    downloadCsv(resultsCsv([...ordered, ...scans], state.metadata, state.version), "mri-classification.csv");
   });
 
   $("clear").addEventListener("click", () => {

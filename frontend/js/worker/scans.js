@@ -3,13 +3,15 @@
 import { isDicom } from "./dicom.js";
 import { looksLikeNifti, readNifti } from "./nifti.js";
 import { readSeries } from "./series.js";
-import { MAX_VOXELS, VolumeError, scaledAxialSlices } from "./volume.js";
+import { MAX_VOXELS, VolumeError, axialLayout, scaledAxialSlices } from "./volume.js";
 
 const named = (file, fallback) => (typeof file?.name === "string" && file.name ? file.name : fallback);
 
 /**
  * A NIfTI Blob, or the Blobs of one DICOM series (any order) -> {name, volume: {slices, count,
- * rows, columns}, notes, scope (a DICOM series: scope.js judgeSeries; a NIfTI volume: none)}. Throws VolumeError with a sentence naming the file or series.
+ * rows, columns}, notes, scope (a DICOM series: scope.js judgeSeries; a NIfTI volume: none),
+ * slices (a DICOM series whose files are the axial slices: [{instance, position}] per slice; else
+ * none)}. Throws VolumeError with a sentence naming the file or series.
  */
 export async function readScan(fileOrFiles, { name = null, maxVoxels = MAX_VOXELS } = {}) {
   const files = Array.isArray(fileOrFiles) ? fileOrFiles : [fileOrFiles];
@@ -31,5 +33,9 @@ export async function readScan(fileOrFiles, { name = null, maxVoxels = MAX_VOXEL
     read.push({ name: fileName, bytes });
   }
   const voxels = await readSeries(read, label);
-  return { name: label, volume: scaledAxialSlices({ ...voxels, name: label }), notes: voxels.notes, scope: voxels.scope };
+  const volume = scaledAxialSlices({ ...voxels, name: label });
+  // A slice is one of the series' own images only when the series is cut axially (else the axial
+  // slices cross them): then it has their InstanceNumber and position.
+  const own = axialLayout(voxels.affine).axes[2] === 2;
+  return { name: label, volume, notes: voxels.notes, scope: voxels.scope, slices: own ? voxels.slices : null };
 }

@@ -173,7 +173,11 @@ function sliceOrder(frames, normal, label) {
   return { order, spacing: usual, notes };
 }
 
-/** Frames -> {frames (sorted), affine (voxel-to-RAS), notes}; VolumeError for mixed series or gaps. */
+/**
+ * Frames -> {frames (sorted), affine (voxel-to-RAS), notes, slices: [{instance, position}] in
+ * that order (InstanceNumber, position in mm along the slice normal; null where the header gives
+ * none)}; VolumeError for mixed series or gaps.
+ */
 export function orderFrames(frames, label) {
   const series = new Set(frames.map((f) => f.series));
   if (series.size > 1) {
@@ -199,17 +203,18 @@ export function orderFrames(frames, label) {
   const columns = [rowDir.map((v) => v * columnSpacing), colDir.map((v) => v * rowSpacing), normal.map((v) => v * spacing)];
   const affine = [0, 1, 2].map((w) => [...columns.map((axis) => (w < 2 ? -axis[w] : axis[w])), 0]);
   affine.push([0, 0, 0, 1]);
-  return { frames: sorted, affine, notes };
+  const slices = sorted.map((f) => ({ instance: f.instance, position: f.position ? dot(f.position, normal) : null }));
+  return { frames: sorted, affine, notes, slices };
 }
 
 /**
  * [{name, bytes}] of one series, in any order -> {data: Float64Array [i, j, k], shape, affine,
- * notes, scope}, ready for volume.js scaledAxialSlices.
+ * notes, scope, slices (orderFrames')}, ready for volume.js scaledAxialSlices.
  */
 export async function readSeries(files, label = "the series") {
   const frames = [];
   for (const [i, { name, bytes }] of files.entries()) frames.push(...await readFrames(bytes, name, i));
-  const { frames: sorted, affine, notes } = orderFrames(frames, label);
+  const { frames: sorted, affine, notes, slices } = orderFrames(frames, label);
   const { rows, columns } = sorted[0];
   const size = rows * columns;
   const data = new Float64Array(size * sorted.length);
@@ -221,7 +226,7 @@ export async function readSeries(files, label = "the series") {
   });
   // The series is judged as a whole, one header per file (scope.js).
   const scope = judgeSeries([...new Set(sorted.map((frame) => frame.header))]);
-  return { data, shape: [columns, rows, sorted.length], affine, notes, scope };
+  return { data, shape: [columns, rows, sorted.length], affine, notes, scope, slices };
 }
 
 /** Groups items ({uid, ...}) by their SeriesInstanceUID: [{uid, items}], in first-seen order. */

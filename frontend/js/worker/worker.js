@@ -203,7 +203,7 @@ async function classifyScan({ files, name }) {
   const { runner, metadata, shape } = requireModel();
   const [, height, width, channels] = shape;
   const started = performance.now();
-  const { volume, notes, name: label, scope = null } = await readScan(files.length === 1 ? files[0] : files, { name });
+  const { volume, notes, name: label, scope = null, slices: sliceInfo = null } = await readScan(files.length === 1 ? files[0] : files, { name });
   const read = performance.now();
   const indices = [];
   // A series whose headers put it outside the model's scope is not classified at all.
@@ -236,6 +236,7 @@ async function classifyScan({ files, name }) {
     reasons: scope?.reasons ?? [],
     scope,
     size: { slices: volume.count, rows: volume.rows, columns: volume.columns },
+    sliceInfo, // a DICOM series': [{instance, position}] per slice, or null
     ms,
     timings: { read: read - started, classify: ms - (read - started) },
   };
