@@ -28,25 +28,19 @@ def _feature_maps(classifier: keras.Model) -> dict[int, keras.KerasTensor]:
     return maps
 
 
-def outline_logits(classifier: keras.Model, size: int = OUTLINE_SIZE, width: int = 64):
+def outline_logits(classifier: keras.Model, size: int = OUTLINE_SIZE):
     """Decoder logits [n, size, size, 1] from the classifier's coarsest map upwards, adding each
-    finer map on the way (a feature-pyramid head), and at the outline's own size the standardised
-    image itself, average-pooled: a tumour's edge is sharper in the pixels than in 32 px features."""
+    finer map on the way (a feature-pyramid head): about 30 k weights."""
     maps = _feature_maps(classifier)
     sides = sorted(side for side in maps if side <= size)
-    standardized = classifier.get_layer("standardize").output
     x = None
     for side in sides:
-        source = maps[side]
-        if side == size:
-            pooled = layers.AveragePooling2D(standardized.shape[1] // size, name="outline_image")(standardized)
-            source = layers.Concatenate(name="outline_with_image")([source, pooled])
-        skip = layers.Conv2D(width, 1, use_bias=False, name=f"outline_skip_{side}")(source)
+        skip = layers.Conv2D(48, 1, use_bias=False, name=f"outline_skip_{side}")(maps[side])
         x = skip if x is None else layers.Add(name=f"outline_add_{side}")(
             [layers.UpSampling2D(side // x.shape[1], interpolation="bilinear", name=f"outline_up_{side}")(x), skip])
         x = layers.BatchNormalization(name=f"outline_bn_{side}")(x)
         x = layers.ReLU(name=f"outline_relu_{side}")(x)
-        x = layers.SeparableConv2D(width, 3, padding="same", activation="relu", name=f"outline_conv_{side}")(x)
+        x = layers.SeparableConv2D(48, 3, padding="same", activation="relu", name=f"outline_conv_{side}")(x)
     if size % x.shape[1]:
         raise ValueError(f"The outline ({size} px) needs a feature map whose side divides it; the finest is "
                          f"{x.shape[1]}.")
