@@ -17,7 +17,7 @@ from mri.layers import load_model
 from training.augment import augment_one
 from training.data import PreparedData, sampling_weights
 from training.models import create_model
-from training.outline import OutlineLoss, outline_model, outline_training_model
+from training.outline import OutlineLoss, fit_outline_alone, outline_model, outline_training_model
 from training.paste import PastePlan, paste_tumour, plan_pastes
 from training.settings import DEFAULTS, SEED, TrainingSettings
 
@@ -276,27 +276,12 @@ def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distr
         figures = {_classifier_name(k, pipes.outline): [float(v) for v in vals] for k, vals in history.history.items()}
     if pipes.outline and s.outline_epochs > 0:
         with strategy.scope():
-            outline_history = fit_outline_alone(model, fitted, pipes, s, verbose)
+            outline_history = fit_outline_alone(model, fitted, pipes.train, pipes.validation, s, verbose,
+                                                steps_per_epoch=pipes.steps_per_epoch,
+                                                callbacks=[TimeBudget(s.max_minutes)])
         figures.update({f"outline_stage_{k}": [float(v) for v in vals] for k, vals in outline_history.items()})
     seconds = time.monotonic() - start
     return Fitted(model, figures, seconds, outline_model(fitted) if pipes.outline else None)
-
-
-def fit_outline_alone(classifier: keras.Model, fitted: keras.Model, pipes: Pipelines, s: TrainingSettings,
-                      verbose: int = 1) -> dict:
-    """The outline head's own stage: the classifier frozen at the epoch it was chosen at (so its answers
-    do not change), the decoder trained on the outline loss alone, its best validation epoch kept.
-    Beside the classifier, the decoder would be restored with the classifier's epoch, often its first."""
-    classifier.trainable = False
-    fitted.compile(optimizer=keras.optimizers.Adam(s.learning_rate),
-                   loss=fitted.loss,
-                   loss_weights={"probabilities": 0.0, "outline": 1.0})
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_outline_loss", mode="min", patience=s.patience,
-                                               restore_best_weights=True), TimeBudget(s.max_minutes)]
-    history = fitted.fit(pipes.train, validation_data=pipes.validation, epochs=s.outline_epochs, callbacks=callbacks,
-                         verbose=verbose, steps_per_epoch=pipes.steps_per_epoch)
-    classifier.trainable = True
-    return history.history
 
 
 def _classifier_name(key: str, outline: bool) -> str:

@@ -105,6 +105,22 @@ def outline_training_model(classifier: keras.Model) -> keras.Model:
                        name=f"{classifier.name}_with_outline")
 
 
+def fit_outline_alone(classifier: keras.Model, fitted: keras.Model, train, validation, settings, verbose: int = 1,
+                      steps_per_epoch: int | None = None, callbacks: list | None = None) -> dict:
+    """The outline head's own stage: the classifier frozen at the epoch it was chosen at (so its answers
+    do not change), the decoder trained on the outline loss alone, its best validation epoch kept.
+    Beside the classifier, the decoder would be restored with the classifier's epoch, often its first."""
+    classifier.trainable = False
+    fitted.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=fitted.loss,
+                   loss_weights={"probabilities": 0.0, "outline": 1.0})
+    stop = keras.callbacks.EarlyStopping(monitor="val_outline_loss", mode="min", patience=settings.patience,
+                                         restore_best_weights=True)
+    history = fitted.fit(train, validation_data=validation, epochs=settings.outline_epochs,
+                         callbacks=[stop, *(callbacks or [])], verbose=verbose, steps_per_epoch=steps_per_epoch)
+    classifier.trainable = True
+    return history.history
+
+
 def outline_model(training_model: keras.Model) -> keras.Model:
     """Raw pixels -> tumour probability per pixel, [n, OUTLINE_SIZE, OUTLINE_SIZE, 1], in the cropped frame."""
     image = training_model.inputs[0] if not isinstance(training_model.input, dict) else training_model.input["image"]
