@@ -13,9 +13,11 @@ from PIL import Image, ImageDraw
 
 from tests.conftest import DATA_DIR
 from tests.e2e.harness import (
+    LEVEL_HEADLINES,
     SCREENSHOTS,
     decision,
     dicom_file,
+    expected_level,
     generated_png,
     open_app,
     png_bytes,
@@ -242,6 +244,26 @@ def test_a_multi_frame_file_names_its_frame_and_its_worst_frame_in_the_row_and_t
                                ".row-note')?.textContent.startsWith('Frame 1 of 4')")
     assert app.page.is_hidden("#frame-message")
     screenshot(app, "multi-frame", "results-panel", "detail")
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "frontend" / "examples"
+
+
+def test_try_an_example_classifies_the_shipped_slices_as_a_users_files(app, keras):
+    """One click on the first screen: the shipped slices go through the user's path (the table,
+    the detail panel) and get Keras's levels."""
+    app.page.get_by_role("button", name="Try an example").click()
+    files = sorted(EXAMPLES.glob("*.jpg"))
+    app.wait_for_batch(len(files))
+    rows = app.rows()
+    assert sorted(rows) == [f.name for f in files], rows
+    for path, expected in zip(files, keras.probabilities_of_files(files)):
+        row = rows[path.name]
+        assert row["error"] is None, (path.name, row)
+        assert row["verdict"] == LEVEL_HEADLINES[expected_level(expected, app.info["metadata"])], (path.name, row)
+    assert rows["glioma-t2-upenn-gbm-00002.jpg"]["verdict"] == LEVEL_HEADLINES["likely"], rows
+    assert app.page.inner_text("#detail-name") == files[0].name  # the first added, selected
+    assert "CC BY 3.0" in app.page.inner_text("#example-sources")
 
 
 def test_on_a_phone_the_verdict_comes_first_and_a_tap_brings_it_into_view(browser, site):
