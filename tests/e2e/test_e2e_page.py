@@ -271,7 +271,8 @@ def test_on_a_phone_the_verdict_comes_first_and_a_tap_brings_it_into_view(browse
                    device_scale_factor=2)
     try:
         slices = some_slices()
-        batch = [(f"{i}-{s.name}", s.data) for i in range(4) for s in slices]
+        # Long names without spaces, as scanners and phones write them.
+        batch = [(f"{i}-axial_T1_contrast_enhanced_slice_0042_{s.name}", s.data) for i in range(4) for s in slices]
         app.upload(batch)
         app.wait_for_batch(len(batch))
         # The table shows file, result and tumour probability without sideways scrolling.
@@ -295,6 +296,12 @@ def test_on_a_phone_the_verdict_comes_first_and_a_tap_brings_it_into_view(browse
         assert box["text"], box
         assert 0 <= box["verdict"] and box["verdictBottom"] <= box["height"] / 3, box  # near the top of the screen
         assert box["verdict"] < box["preview"], box  # above the image
+        # Nothing is wider than the screen with a file's details and its heatmap legend shown.
+        app.wait_for_heatmap()
+        wide = app.page.evaluate("""() => ({ page: document.documentElement.scrollWidth,
+            heading: document.getElementById('detail-heading').scrollWidth,
+            legend: document.getElementById('heatmap-legend').scrollWidth })""")
+        assert wide["page"] <= 390, wide
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         app.page.screenshot(path=SCREENSHOTS / "phone.png")
     finally:
