@@ -14,11 +14,16 @@ const APP_CACHE = `app-v${CACHE_VERSION}`;
 const MODEL_CACHE = "model";
 // Everything the page needs on its usual path (wasm backend), the compressed-DICOM decoders
 // included (js/worker/codecs.js), so that a hospital's files open offline too, and the viewer's NiiVue
-// (js/ui/viewer.js imports it when a viewer opens). The webgl and cpu fallbacks and
-// the non-SIMD wasm binary are cached when a browser first uses them.
+// (js/ui/viewer.js imports it when a viewer opens), and the "Try an example" slices (under 100 KB
+// in all). The webgl and cpu fallbacks and the non-SIMD wasm binary are cached when a browser
+// first uses them.
 const APP_FILES = [
   "./",
   "css/app.css",
+  "examples/glioma-t2-upenn-gbm-00002.jpg",
+  "examples/normal-t1-ixi-hh.jpg",
+  "examples/normal-t1-openneuro-ds000177.jpg",
+  "examples/normal-t2-torchio.jpg",
   "icon.svg",
   "manifest.webmanifest",
   "js/shared/batch.js",
@@ -37,6 +42,7 @@ const APP_FILES = [
   "js/ui/classifier.js",
   "js/ui/detail.js",
   "js/ui/dom.js",
+  "js/ui/examples.js",
   "js/ui/files.js",
   "js/ui/heatmap.js",
   "js/ui/input.js",

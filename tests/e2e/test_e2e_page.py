@@ -13,9 +13,11 @@ from PIL import Image, ImageDraw
 
 from tests.conftest import DATA_DIR
 from tests.e2e.harness import (
+    LEVEL_HEADLINES,
     SCREENSHOTS,
     decision,
     dicom_file,
+    expected_level,
     generated_png,
     open_app,
     png_bytes,
@@ -248,12 +250,33 @@ def test_a_multi_frame_file_names_its_frame_and_its_worst_frame_in_the_row_and_t
     screenshot(app, "multi-frame", "results-panel", "detail")
 
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "frontend" / "examples"
+
+
+def test_try_an_example_classifies_the_shipped_slices_as_a_users_files(app, keras):
+    """One click on the first screen: the shipped slices go through the user's path (the table,
+    the detail panel) and get Keras's levels."""
+    app.page.get_by_role("button", name="Try an example").click()
+    files = sorted(EXAMPLES.glob("*.jpg"))
+    app.wait_for_batch(len(files))
+    rows = app.rows()
+    assert sorted(rows) == [f.name for f in files], rows
+    for path, expected in zip(files, keras.probabilities_of_files(files)):
+        row = rows[path.name]
+        assert row["error"] is None, (path.name, row)
+        assert row["verdict"] == LEVEL_HEADLINES[expected_level(expected, app.info["metadata"])], (path.name, row)
+    assert rows["glioma-t2-upenn-gbm-00002.jpg"]["verdict"] == LEVEL_HEADLINES["likely"], rows
+    assert app.page.inner_text("#detail-name") == files[0].name  # the first added, selected
+    assert "CC BY 3.0" in app.page.inner_text("#example-sources")
+
+
 def test_on_a_phone_the_verdict_comes_first_and_a_tap_brings_it_into_view(browser, site):
     app = open_app(browser, site, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                    device_scale_factor=2)
     try:
         slices = some_slices()
-        batch = [(f"{i}-{s.name}", s.data) for i in range(4) for s in slices]
+        # Long names without spaces, as scanners and phones write them.
+        batch = [(f"{i}-axial_T1_contrast_enhanced_slice_0042_{s.name}", s.data) for i in range(4) for s in slices]
         app.upload(batch)
         app.wait_for_batch(len(batch))
         # The table shows file, result and tumour probability without sideways scrolling.
@@ -277,6 +300,12 @@ def test_on_a_phone_the_verdict_comes_first_and_a_tap_brings_it_into_view(browse
         assert box["text"], box
         assert 0 <= box["verdict"] and box["verdictBottom"] <= box["height"] / 3, box  # near the top of the screen
         assert box["verdict"] < box["preview"], box  # above the image
+        # Nothing is wider than the screen with a file's details and its heatmap legend shown.
+        app.wait_for_heatmap()
+        wide = app.page.evaluate("""() => ({ page: document.documentElement.scrollWidth,
+            heading: document.getElementById('detail-heading').scrollWidth,
+            legend: document.getElementById('heatmap-legend').scrollWidth })""")
+        assert wide["page"] <= 390, wide
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         app.page.screenshot(path=SCREENSHOTS / "phone.png")
     finally:

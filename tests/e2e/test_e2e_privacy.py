@@ -92,6 +92,23 @@ def test_loading_makes_only_same_origin_gets_and_classifying_sends_nothing(brows
         app.context.close()
 
 
+def test_try_an_example_fetches_only_the_pages_own_example_files(app):
+    """The examples are the page's own files: the only requests the button makes are same-origin
+    GETs without a body of frontend/examples/ (from the page, or the service worker's cache and
+    its revalidation), and classifying them sends nothing."""
+    wait_until_offline_ready(app)  # the service worker's precaching is loading, not the examples
+    mark = app.mark()
+    app.page.get_by_role("button", name="Try an example").click()
+    app.wait_for_batch(4)
+    app.wait_for_heatmap()
+    sent, served = app.requests_since(mark)
+    examples = f"{app.site.url.rstrip('/')}/examples/"
+    offending = [str(r) for r in sent if not r.url.startswith(examples) or r.method != "GET" or r.has_body]
+    assert sent and not offending, "the examples made other requests:\n" + "\n".join(offending)
+    others = [line for line in served if not line.startswith("GET /examples/")]
+    assert not [line for line in others if line != "GET /sw.js HTTP/1.1"], served
+
+
 def test_no_csp_violation_while_loading_and_classifying(app):
     files = batch_of_every_kind()
     app.upload(files)

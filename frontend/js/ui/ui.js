@@ -6,6 +6,7 @@
 import { showLoadFailure, showModelInfo } from "./card.js";
 import { select, showDetail, wireFrameBox } from "./detail.js";
 import { $, announce } from "./dom.js";
+import { wireExamples } from "./examples.js";
 import { contentKey, skippedLine, unsupportedMessage, withoutJunk } from "./files.js";
 import { wireHeatmap } from "./heatmap.js";
 import { wireInput } from "./input.js";
@@ -136,6 +137,7 @@ export function startApp(classifier) {
     if (state.queue.length) runQueue();
   }, showLoadFailure);
   wireInput(addFiles);
+  wireExamples(addFiles);
   wireTable();
   wireHeatmap();
   wireFrameBox(classifyFrame);
