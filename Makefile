@@ -121,6 +121,8 @@ reports-training:
 	@echo "  $(PY) -m training.compare --data $(COLLECTIONS) --external $(UNSEEN) --out runs/compare --report reports/comparison.md --epochs 30 --max-minutes 10"
 	@echo "  $(PY) -m training.compare --data $(UNSEEN) --out runs/compare-yes-no --report reports/comparison-yes-no.md --epochs 40 --max-minutes 4"
 	@echo "  $(PY) -m training.loco --data $(COLLECTIONS) --external $(UNSEEN) --out runs/loco --report reports/loco.md --epochs 8 --max-minutes 12"
+	@echo "  $(PY) -m training.loco --data $(COLLECTIONS) --external $(UNSEEN) --out runs/loco-shipped-length --report reports/loco-shipped-length.md --epochs 64 --max-minutes 150 --paste-share 0 --resume"
+	@echo "    (the shipped model's length, fold after fold over several sittings: commit reports/loco-shipped-length/ after each)"
 
 clean:
 	rm -rf $(VENV) node_modules frontend/vendor site/staticfiles
