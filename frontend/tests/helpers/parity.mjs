@@ -26,6 +26,15 @@ import { readScan } from "../../js/worker/scans.js";
 import { judge } from "../../js/shared/scope.js";
 import { hasHead, sliceImage } from "../../js/worker/volume.js";
 
+// TF.js from node_modules with the cpu backend: the same kernels' maths as the page's wasm.
+async function cpuGraphModel(dir) {
+  const tf = await import("@tensorflow/tfjs-core");
+  await import("@tensorflow/tfjs-backend-cpu");
+  const { loadGraphModelFromDir } = await import("../../../convert/verify.mjs");
+  await tf.setBackend("cpu");
+  return { tf, model: await loadGraphModelFromDir(dir) };
+}
+
 async function readFloats(file) {
   const bytes = await readFile(file);
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -81,11 +90,7 @@ const TASKS = {
     const distances = [];
     for (let i = 0; i < rows.length; i += job.dimension) distances.push(featureScope(rows.subarray(i, i + job.dimension), job.block).distance);
     if (!job.model_dir) return { distances };
-    const tf = await import("@tensorflow/tfjs-core");
-    await import("@tensorflow/tfjs-backend-cpu");
-    const { loadGraphModelFromDir } = await import("../../../convert/verify.mjs");
-    await tf.setBackend("cpu");
-    const model = await loadGraphModelFromDir(job.model_dir);
+    const { tf, model } = await cpuGraphModel(job.model_dir);
     const { height, width, channels } = job.input;
     const size = height * width * channels;
     const pixels = await readFloats(job.pixels);
@@ -100,12 +105,7 @@ const TASKS = {
   },
 
   async explain(job) {
-    // TF.js from node_modules with the cpu backend: the same kernels' maths as the page's wasm.
-    const tf = await import("@tensorflow/tfjs-core");
-    await import("@tensorflow/tfjs-backend-cpu");
-    const { loadGraphModelFromDir } = await import("../../../convert/verify.mjs");
-    await tf.setBackend("cpu");
-    const model = await loadGraphModelFromDir(job.model_dir);
+    const { tf, model } = await cpuGraphModel(job.model_dir);
     const { height, width, channels } = job.input;
     const predictBatch = async (batch, n) => {
       const output = tf.tidy(() => model.execute({ [job.input_name]: tf.tensor4d(batch, [n, height, width, channels]) }, job.output_name));
