@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 
 BLOCK = "feature_scope"
@@ -40,8 +41,6 @@ def block_of(document: dict) -> dict | None:
 def feature_model(model, block: dict):
     """The Keras model with a second output: the block's layer, averaged over the image (its
     spatial positions) when it is a feature map, as the page averages the graph node's output."""
-    import keras
-
     features = model.get_layer(block["layer"]).output
     if len(features.shape) == 4:
         features = keras.ops.mean(features, axis=(1, 2))

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.harness import FIGURES, JPEG_TOLERANCE, PNG_TOLERANCE, margin, max_difference, some_slices, top
+from tests.e2e.harness import (
+    FIGURES,
+    JPEG_TOLERANCE,
+    PNG_TOLERANCE,
+    margin,
+    max_difference,
+    some_slices,
+    top,
+    wait_until_offline_ready,
+)
 
 
 def test_check_with_the_server_shows_the_same_answer(app, site):
     png, _ = some_slices()
     app.upload([(png.name, png.data)])
     app.wait_for_batch(1)
+    # The service worker's offline copy (the viewer's NiiVue included) must be done first: its
+    # fetches would land in the server's log beside the one request this check may make.
+    wait_until_offline_ready(app)
     mark = app.mark()
     app.page.click("#verify")
     app.page.wait_for_function("() => /answer/.test(document.getElementById('verify-result').textContent)")
