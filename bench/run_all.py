@@ -23,7 +23,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -35,41 +34,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench import api_bench, page_bench, volume_bench
 from bench.browser import chromium
+from bench.machine import busiest, busy_processes, machine
 from bench.static_server import make_server, serve_in_thread
 
 MODEL_DIR = ROOT / "frontend" / "model"
 RATIO_GOAL = 1.5  # page ms/image over native Keras ms/image (issue "Two commands")
 NATIVE_WARMUP = 10  # unmeasured calls first (graph tracing, first allocations)
 PREDICT_RUNS = 30  # model.predict is slow per call; fewer runs give its p50 well enough
-
-
-# ---------------------------------------------------------------------------------- the machine
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or platform.machine())
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "memory_gb": mem_kb / 1024 ** 2,
-            "os": platform.platform(terse=True), "python": platform.python_version()}
-
-
-OWN_PROCESSES = ("run_all.py", "chromium", "chrome", "playwright/driver")  # this run's, not others'
-
-
-def others_busy() -> list[str]:
-    """Processes using a large share of a core now ('12.3% command' lines)."""
-    return api_bench.busy_processes()
-
-
-def busiest(lines: list[str]) -> list[str]:
-    """'12.3% command' lines seen at several moments -> each other process once, at its highest share."""
-    share: dict[str, float] = {}
-    for line in lines:
-        percent, _, command = line.partition("% ")
-        if not any(name in command for name in OWN_PROCESSES):
-            share[command] = max(share.get(command, 0.0), float(percent))
-    return [f"{p:.0f}% of a core: {command}" for command, p in sorted(share.items(), key=lambda kv: -kv[1])]
 
 
 # ------------------------------------------------------------------------------------- the page
@@ -142,10 +113,7 @@ def measure_native(images, runs: int) -> dict:
 
 def measure_api(requests: int, agreement: int) -> dict:
     # bench/api_bench.py's own defaults (its --help), bar the request and agreement counts.
-    settings = argparse.Namespace(clients=api_bench.CLIENTS, requests=requests, size=api_bench.IMAGE_SIZE,
-                                  workers=len(os.sched_getaffinity(0)), threads=4, tf_threads=1,
-                                  agreement=agreement, note=None, report=None)
-    return api_bench.measure(settings)
+    return api_bench.measure(api_bench.parse_args(["--requests", str(requests), "--agreement", str(agreement)]))
 
 
 # ----------------------------------------------------------------------------------- the report
@@ -271,24 +239,24 @@ def main() -> None:
         raise SystemExit(f"{MODEL_DIR}/model.json is missing: convert the model first (python -m convert --help).")
 
     started = time.monotonic()
-    run = {"machine": machine(), "load_start": os.getloadavg(), "busy": others_busy(),
+    run = {"machine": machine(), "load_start": os.getloadavg(), "busy": busy_processes(),
            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     images, run["images_note"] = page_bench.sample_images(args.images)
     run["images"] = images
     run["page_env"] = page_bench.environment()
     print(f"page: {len(images)} images, {args.runs} runs per backend…", flush=True)
     run["page"] = asyncio.run(measure_page(images, args.runs, args.loads))
-    run["busy"] += others_busy()
+    run["busy"] += busy_processes()
     print("native Keras…", flush=True)
     run["native"] = measure_native(images, args.runs)
-    run["busy"] += others_busy()
+    run["busy"] += busy_processes()
     print(f"API: {args.api_requests} requests…", flush=True)
     run["api"] = measure_api(args.api_requests, args.agreement)
-    run["busy"] += others_busy() + run["api"]["busy"]
+    run["busy"] += busy_processes() + run["api"]["busy"]
     if volume_bench.DEFAULT_VOLUME.is_file():
         print("a whole volume in the page…", flush=True)
         run["volume"] = asyncio.run(volume_bench.measure(volume_bench.DEFAULT_VOLUME, 5))
-        run["busy"] += others_busy()
+        run["busy"] += busy_processes()
     else:
         print(f"no volume benchmark: {volume_bench.DEFAULT_VOLUME} is missing", flush=True)
     run["load_end"] = os.getloadavg()
