@@ -242,22 +242,30 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
     return "\n".join(lines)
 
 
+async def measure(images, runs: int, loads: int, backends=BACKENDS, model_dir: Path | None = None) -> dict:
+    """The page served with `model_dir` (default frontend/model/): its loads, and each backend's
+    figures on `images` (the cpu backend at most 100 runs: it is slow)."""
+    server = make_server(0, model_dir)
+    base = serve_in_thread(server)
+    try:
+        async with chromium() as browser:
+            load_figures = await measure_loads(browser, base, server, loads)
+            rows = [await measure_backend(browser, base, backend, images, runs if backend != "cpu" else min(runs, 100))
+                    for backend in backends]
+    finally:
+        server.shutdown()
+    return {"loads": load_figures, "backends": rows}
+
+
 async def run(args) -> str:
     model_dir = (args.model or ROOT / "frontend" / "model").resolve()
     if not (model_dir / "model.json").is_file():
         raise SystemExit(f"{model_dir}/model.json is missing: convert a model first (python -m convert --help).")
     images, description = sample_images(args.images)
-    server = make_server(0, None if args.model is None else model_dir)
-    base = serve_in_thread(server)
     env = environment()
-    async with chromium() as browser:
-        loads = await measure_loads(browser, base, server, args.loads)
-        rows = [await measure_backend(browser, base, backend, images,
-                                      args.runs if backend != "cpu" else min(args.runs, 100))
-                for backend in args.backends]
-    server.shutdown()
+    figures = await measure(images, args.runs, args.loads, args.backends, None if args.model is None else model_dir)
     command = "python -m bench.page_bench" + (f" --model {args.model}" if args.model else "")
-    return render(env, model_summary(model_dir), description, loads, rows, command)
+    return render(env, model_summary(model_dir), description, figures["loads"], figures["backends"], command)
 
 
 def main() -> None:
