@@ -63,8 +63,9 @@ async def ready_ms(page) -> float:
     return await page.evaluate("performance.getEntriesByName('classifier-ready')[0].startTime")
 
 
-async def measure_backend(browser, base: str, backend: str, images, runs: int) -> dict:
-    context, page, info, requests = await open_page(browser, f"{base}?backend={backend}")
+async def measure_backend(browser, base: str, backend: str, images, runs: int, threads: str = "auto") -> dict:
+    query = f"?backend={backend}" + (f"&threads={threads}" if threads != "auto" else "")
+    context, page, info, requests = await open_page(browser, base + query)
     try:
         row = {"backend": info["backend"], "detail": info, "ready_ms": await ready_ms(page),
                "page_bytes": await transferred_bytes(requests)}
@@ -233,7 +234,8 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
         "",
         "Notes:",
         "- wasm threads: TF.js gives its thread pool half the cores, so below 4 cores the pool is one thread; the page "
-        "then keeps wasm single-threaded (threads would only add start-up time). `?threads=1` forces them.",
+        "then keeps wasm single-threaded (threads would only add start-up time). `--threads N` (`?threads=N`) asks "
+        "for N.",
         "- webgl here is SwiftShader (software); on a real GPU it is the fast path for large models, not for this one.",
         f"- raw figures: cold ready ms {', '.join(f'{v:.0f}' for v in loads['cold_ready_ms'])}; warm ready ms "
         f"{', '.join(f'{v:.0f}' for v in loads['warm_ready_ms'])}.",
@@ -242,7 +244,8 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
     return "\n".join(lines)
 
 
-async def measure(images, runs: int, loads: int, backends=BACKENDS, model_dir: Path | None = None) -> dict:
+async def measure(images, runs: int, loads: int, backends=BACKENDS, model_dir: Path | None = None,
+                  threads: str = "auto") -> dict:
     """The page served with `model_dir` (default frontend/model/): its loads, and each backend's
     figures on `images` (the cpu backend at most 100 runs: it is slow)."""
     server = make_server(0, model_dir)
@@ -250,7 +253,8 @@ async def measure(images, runs: int, loads: int, backends=BACKENDS, model_dir: P
     try:
         async with chromium() as browser:
             load_figures = await measure_loads(browser, base, server, loads)
-            rows = [await measure_backend(browser, base, backend, images, runs if backend != "cpu" else min(runs, 100))
+            rows = [await measure_backend(browser, base, backend, images, runs if backend != "cpu" else min(runs, 100),
+                                          threads)
                     for backend in backends]
     finally:
         server.shutdown()
@@ -263,8 +267,10 @@ async def run(args) -> str:
         raise SystemExit(f"{model_dir}/model.json is missing: convert a model first (python -m convert --help).")
     images, description = sample_images(args.images)
     env = environment()
-    figures = await measure(images, args.runs, args.loads, args.backends, None if args.model is None else model_dir)
-    command = "python -m bench.page_bench" + (f" --model {args.model}" if args.model else "")
+    figures = await measure(images, args.runs, args.loads, args.backends, None if args.model is None else model_dir,
+                            args.threads)
+    command = ("python -m bench.page_bench" + (f" --model {args.model}" if args.model else "")
+               + (f" --threads {args.threads}" if args.threads != "auto" else ""))
     return render(env, model_summary(model_dir), description, figures["loads"], figures["backends"], command)
 
 
@@ -275,6 +281,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="classifications per backend (default 100)")
     parser.add_argument("--loads", type=int, default=5, help="cold and warm page loads to time (default 5)")
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS), help="backends to measure")
+    parser.add_argument("--threads", default="auto", choices=["auto", *map(str, range(9))],
+                        help="the page's ?threads=: wasm threads (auto; 0 none; 1 TF.js's own pool; 2-8 that many)")
     parser.add_argument("--report", type=Path, default=ROOT / "reports" / "bench-page.md",
                         help="where to write the report")
     args = parser.parse_args()

@@ -17,11 +17,20 @@ const BACKENDS = {
 
 // Wasm threads need cross-origin isolation (SharedArrayBuffer). TF.js gives its pool half the
 // cores, so below 4 cores the pool is one thread, which only adds start-up time. "1" forces
-// threads, "0" forbids them.
+// threads, "0" forbids them, "2"-"8" asks for that many (for benchmarks, see poolOf).
+const POOL_SIZE = /^[2-8]$/;
 function wantThreads(threads) {
   if (threads === "0" || threads === false) return false;
-  if (threads === "1" || threads === true) return true;
+  if (threads === "1" || threads === true || POOL_SIZE.test(String(threads))) return true;
   return self.crossOriginIsolated === true && navigator.hardwareConcurrency >= 4;
+}
+
+// TF.js caps setThreadsCount at half of navigator.hardwareConcurrency, read once as the wasm
+// module starts (tfjs issue 8513), so a pool as large as the cores needs the count doubled then.
+function poolOf(module, count) {
+  const cores = navigator.hardwareConcurrency;
+  Object.defineProperty(Object.getPrototypeOf(navigator), "hardwareConcurrency", { get: () => 2 * cores, configurable: true });
+  module.setThreadsCount(count);
 }
 
 export async function startBackend(requested, threads) {
@@ -32,6 +41,7 @@ export async function startBackend(requested, threads) {
     try {
       const module = await BACKENDS[name]();
       if (name === "wasm" && !wantThreads(threads)) tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+      if (name === "wasm" && POOL_SIZE.test(String(threads))) poolOf(module, Number(threads));
       if (await tf.setBackend(name)) {
         await tf.ready();
         return { name, module };
