@@ -44,7 +44,8 @@ def main(argv=None) -> int:
     from dataclasses import replace
 
     from training.data import prepare_data
-    from training.fit import compiled_model, training_pipelines
+    from training.models import compiled_model
+    from training.pipelines import training_pipelines
     from training.settings import DEFAULTS
 
     s = replace(DEFAULTS, epochs=4, outline_weight=args.outline_weight)

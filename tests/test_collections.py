@@ -9,17 +9,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import blob_image, real_data
-from training.data import (
-    TRAIN_ONLY_PATIENTS,
-    Record,
-    group_near_duplicates,
-    load_images,
-    patient_of,
-    sampling_weights,
-    scan_folders,
-    sequence_of,
-    split_by_groups,
-)
+from training.folders import Record, load_images, scan_folders, sequence_of
+from training.pipelines import sampling_weights
+from training.split import TRAIN_ONLY_PATIENTS, group_near_duplicates, patient_of, split_by_groups
 
 BRATS_PATIENTS = ["Brats18_2013_11_1", "Brats18_CBICA_AAB_1", "Brats18_TCIA01_201_1", "Brats18_TCIA02_370_1",
                   "Brats18_TCIA03_265_1", "Brats18_CBICA_ABM_1", "Brats18_2013_23_1", "Brats18_TCIA01_425_1",
@@ -112,7 +104,7 @@ def test_balanced_sampling_lifts_small_strata_by_the_square_root():
 
 
 def test_balanced_pipeline_draws_by_the_weights():
-    from training.fit import make_dataset
+    from training.pipelines import make_dataset
 
     pixels = np.zeros((10, 8, 8, 1), np.float16)
     labels = np.array([0] * 9 + [1])

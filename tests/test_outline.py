@@ -52,7 +52,7 @@ def test_the_target_is_cropped_as_the_classifier_crops_its_image():
 
 
 def test_the_mask_moves_with_its_image_through_the_augmentation():
-    from training.fit import make_dataset
+    from training.pipelines import make_dataset
 
     n, size = 8, 64
     pixels = np.zeros((n, size, size, 1), np.uint8)

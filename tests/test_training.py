@@ -14,7 +14,8 @@ from PIL import Image
 
 from mri.images import ImageDecodeError, decode_image, load_model_input
 from tests.conftest import REPO, blob_image, real_data
-from training.data import DataError, group_near_duplicates, load_images, scan_folders, split_by_groups
+from training.folders import DataError, load_images, scan_folders
+from training.split import group_near_duplicates, split_by_groups
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -189,7 +190,7 @@ def test_dark_tissue_turns_bright_while_background_and_other_levels_stay():
 
 
 def test_only_the_training_pipeline_is_augmented():
-    from training.fit import make_dataset
+    from training.pipelines import make_dataset
 
     rng = np.random.default_rng(0)
     pixels = np.stack([blob_image(rng, 64, bright_spot=True)[..., None] for _ in range(8)]).astype(np.float16)

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from tests.conftest import blob_image, real_data
-from training.data import Record, keep_split, mask_path, read_mask, scan_folders, split_by_groups
+from training.folders import Record, mask_path, read_mask, scan_folders
+from training.split import keep_split, split_by_groups
 
 MASKED = ("brain-mri-brats", "brain-mri-lgg-flair", "brain-mri-utsw-glioma-t2", "brain-mri-fets2021-t2",
           "brain-mri-brats2023-flair", "brain-mri-upenn-gbm-t2")
@@ -42,8 +43,7 @@ def _head(size=64, seed=0):
 def test_a_pasted_tumour_lies_inside_the_host_head_and_leaves_the_rest_unchanged():
     import tensorflow as tf
 
-    from training.augment import head_mask
-    from training.paste import paste_tumour
+    from training.augment import head_mask, paste_tumour
 
     host = _head(seed=1)
     donor = _head(seed=2)
@@ -62,7 +62,7 @@ def test_a_pasted_tumour_lies_inside_the_host_head_and_leaves_the_rest_unchanged
 def test_a_tumour_that_misses_the_head_shows_the_donor_itself():
     import tensorflow as tf
 
-    from training.paste import paste_tumour
+    from training.augment import paste_tumour
 
     out, region = paste_tumour(tf.zeros((64, 64, 1)), tf.constant(_head(seed=2)),
                                tf.constant(np.pad(np.ones((8, 8, 1), np.float32), ((20, 36), (20, 36), (0, 0)))),
@@ -71,7 +71,7 @@ def test_a_tumour_that_misses_the_head_shows_the_donor_itself():
 
 
 def test_pastes_replace_only_glioma_draws_with_hosts_of_another_collection():
-    from training.paste import plan_pastes
+    from training.pipelines import plan_pastes
 
     y = np.array([0, 0, 0, 1, 1, 1, 1, 2])           # glioma 0, notumor 1, 2 another tumour
     sources = ["brats", "brats", "lgg", "brats", "ixi", "ixi", "lgg", "4class"]
@@ -89,8 +89,7 @@ def test_pastes_replace_only_glioma_draws_with_hosts_of_another_collection():
 
 
 def test_pasted_draws_come_out_of_the_pipeline_labelled_glioma():
-    from training.fit import make_dataset
-    from training.paste import PastePlan
+    from training.pipelines import PastePlan, make_dataset
 
     pixels = np.stack([_head(32, s) for s in range(4)]).astype(np.float16)
     labels = np.array([0, 1, 1, 1])
@@ -105,7 +104,7 @@ def test_pasted_draws_come_out_of_the_pipeline_labelled_glioma():
 
 
 def test_an_other_type_tumour_is_judged_on_p_notumor_alone():
-    from training.fit import TumourAwareLoss
+    from training.models import TumourAwareLoss
 
     loss = TumourAwareLoss(notumor=2, classes=4, reduction=None)
     other = np.array([4, 4, 4])

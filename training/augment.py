@@ -4,9 +4,12 @@ Two families. The scanner family (flip, gamma, JPEG, blur, noise) varies what ex
 scanners vary. The shortcut family takes away the cues a network can use instead of the tumour:
 the sequence's look (tissue brightness order: `random_intensity_curve`,
 `random_tissue_intensities`, `invert_contrast`, `random_bias_field`, as in BigAug and
-SynthSeg-style training) and the framing (skull-stripped or not: `strip_skull`, `add_skull`,
-`random_background`). Every transform keeps black background black unless it is about the
-background, so "where the head is" means the same before and after.
+SynthSeg-style training), the framing (skull-stripped or not: `strip_skull`, `add_skull`,
+`random_background`) and the collection's look as a stand-in for "normal" (`paste_tumour`: a
+masked tumour of one collection pasted into a tumour-free slice of another, labelled glioma, on
+the draws training.pipelines.plan_pastes picks, before the rest of the augmentation). Every
+transform keeps black background black unless it is about the background, so "where the head
+is" means the same before and after.
 """
 from __future__ import annotations
 
@@ -20,6 +23,10 @@ INTENSITY_PROBABILITIES = {"curve or tissues": 0.8, "invert": 0.2, "bias field":
 SKULL_PROBABILITIES = {"strip": 0.25, "add": 0.25, "background": 0.15}
 # Below this share of the image's brightest level a pixel counts as background.
 BACKGROUND_LEVEL = 0.06
+# Pasted pixels stay this far inside the host's head (a share of the image side), off the skull.
+INSIDE_HEAD = 0.06
+# Fewer pasted pixels than this (the tumour fell outside the host's head): the donor is shown as it is.
+MIN_PASTED_PIXELS = 20
 
 AUGMENTATION = {
     "curve": "flip, gamma 0.6-1.6, random intensity curve (half the images), JPEG q40-95, blur, noise",
@@ -217,3 +224,36 @@ def augment_one(image, seed_pair, intensity: str = "stacked", skull: bool = True
     sigma = tf.where(u[2] < 0.33, tf.random.stateless_uniform([], seeds[4], 0.0, 6.0), 0.0)
     image = image + sigma * tf.random.stateless_normal(tf.shape(image), seeds[5])
     return tf.clip_by_value(image, 0.0, 255.0)
+
+
+def paste_tumour(host, donor, donor_mask, seed):
+    """`donor`'s masked tumour moved to a random place inside `host`'s head, its brightness scaled
+    by the two heads' mean brightness, the edge blended; outside the pasted region every host
+    pixel is unchanged. [h, w, c] float 0-255 images, [h, w, 1] 0/1 mask -> (image, pasted region)."""
+    size = host.shape[0]
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    inside = erode(head_mask(host), 2 * round(INSIDE_HEAD * size) + 1)
+    mask = original_mask = tf.cast(donor_mask, tf.float32)
+    original = donor
+    flip = tf.random.stateless_uniform([], seeds[0]) < 0.5
+    donor = tf.cond(flip, lambda: tf.reverse(donor, [1]), lambda: donor)
+    mask = tf.cond(flip, lambda: tf.reverse(mask, [1]), lambda: mask)
+    # Shift the tumour's centre onto a random pixel inside the host's head.
+    coords = tf.cast(tf.where(mask[..., 0] > 0), tf.float32)
+    centre = tf.reduce_mean(coords, axis=0)
+    target_index = tf.random.stateless_categorical(tf.math.log(tf.reshape(inside, [1, -1]) + 1e-9), 1, seeds[1])[0, 0]
+    target = tf.cast(tf.stack([target_index // size, target_index % size]), tf.float32)
+    shift = tf.cast(tf.round(target - centre), tf.int32)
+    donor, mask = tf.roll(donor, shift, [0, 1]), tf.roll(mask, shift, [0, 1])
+    region = mask * inside
+    donor_tissue = head_mask(donor) * (1.0 - mask)
+    ratio = _mean_over(host, inside) / tf.maximum(_mean_over(donor, donor_tissue), 1.0)
+    # Soft inside the region's edge (a 5-pixel box blur), zero outside it.
+    alpha = region * box_sum(box_sum(region, 5, 0), 5, 1) / 25.0
+    pasted = host * (1.0 - alpha) + tf.clip_by_value(donor * ratio, 0.0, 255.0) * alpha
+    enough = tf.reduce_sum(region) >= MIN_PASTED_PIXELS
+    return tf.where(enough, pasted, original), tf.where(enough, region, original_mask)
+
+
+def _mean_over(image, weight):
+    return tf.reduce_sum(image * weight) / tf.maximum(tf.reduce_sum(weight) * image.shape[-1], 1.0)

@@ -14,15 +14,9 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support, r
 
 from mri.contract import find_no_tumor_label, read_metadata
 from mri.layers import load_model
-from training.data import (
-    NEAR_DUPLICATE_CORRELATION,
-    PreparedData,
-    labels_of,
-    load_images,
-    prepare_data,
-    scan_folders,
-    thumbnail_similarity,
-)
+from training.data import PreparedData, prepare_data
+from training.folders import labels_of, load_images, scan_folders
+from training.split import NEAR_DUPLICATE_CORRELATION, thumbnail_similarity
 
 CALIBRATION_BINS = 15
 # Two validation macro-F1 scores closer than this are a tie, broken by file size, then speed.
@@ -195,10 +189,10 @@ def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds:
     validation = classification_metrics(predict_probabilities(model, x_val), y_val, data.labels, no_tumor)
     test_p = predict_probabilities(model, x_test)
     test = classification_metrics(test_p, y_test, data.labels, no_tumor)
-    test_sources = data.collections("test")
+    test_sources = data.sources[data.mask("test")]
     if len(set(test_sources)) > 1:
         test["per_collection"] = per_group_metrics(test_p, y_test, test_sources, data.labels, no_tumor)
-    test_sequences = data.sequences("test")
+    test_sequences = data.sequences[data.mask("test")]
     if set(test_sequences) - {"unknown"}:
         test["per_sequence"] = per_group_metrics(test_p, y_test, test_sequences, data.labels, no_tumor)
     plot_confusion(test["confusion_matrix"], data.labels, f"{name}: test subset", str(run_dir / "confusion.png"))

@@ -4,15 +4,21 @@ Every model takes raw pixels (float32 0-255, [h, w, c]) and does its own normali
 TF.js and the server run one definition. Every model ends in softmax. Register a new model with
 `@register_model`: the commands take its name and the parametrised test in tests/test_models.py
 covers it. The custom layers every model starts with live in mri.layers (the server loads them too).
+`compiled_model` makes the one a run fits: the tumour-aware loss, Adam on a cosine schedule and,
+with --outline-weight, the outline head beside it (training.outline).
 """
 from __future__ import annotations
 
 from typing import Callable
 
 import keras
+import tensorflow as tf
 from keras import layers
 
-from mri.layers import CropToBrain, PerImageStandardization
+from mri.layers import CropToBrain, PerImageStandardization, load_model
+from training.data import PreparedData
+from training.outline import OutlineLoss, outline_training_model
+from training.settings import TrainingSettings
 
 _MODELS: dict[str, Callable[..., keras.Model]] = {}
 
@@ -120,3 +126,44 @@ def compact(input_shape, num_classes):
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="compact")
+
+
+@keras.saving.register_keras_serializable(package="mri_training")
+class TumourAwareLoss(keras.losses.Loss):
+    """Cross-entropy over the output classes; for y == classes (a tumour of none of the output
+    types, training.folders.OTHER_TUMOUR_LABELS) -log(1 - p(notumor)) alone: it teaches "tumour", no type."""
+
+    def __init__(self, notumor: int, classes: int, name: str = "tumour_aware_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.notumor, self.classes = notumor, classes
+
+    def call(self, y_true, y_pred):
+        y = tf.cast(tf.reshape(y_true, [-1]), tf.int32)
+        p = tf.clip_by_value(y_pred, 1e-7, 1.0)
+        known = -tf.math.log(tf.gather(p, tf.minimum(y, self.classes - 1), batch_dims=1))
+        other = -tf.math.log(tf.clip_by_value(1.0 - y_pred[:, self.notumor], 1e-7, 1.0))
+        return tf.where(y < self.classes, known, other)
+
+    def get_config(self):
+        return {**super().get_config(), "notumor": self.notumor, "classes": self.classes}
+
+
+def compiled_model(data: PreparedData, s: TrainingSettings, steps_per_epoch: int) -> tuple[keras.Model, keras.Model]:
+    """(classifier, the model to fit): the same model, or the classifier with the outline head beside
+    it; compiled with Adam on a cosine schedule and the tumour-aware loss (plus the outline's)."""
+    classification = TumourAwareLoss(data.no_tumor_index or 0, len(data.labels))
+    model = create_model(s.model, data.input_shape, len(data.labels))
+    if s.init_from:
+        model.set_weights(load_model(s.init_from).get_weights())
+    # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy
+    # validation loss, and early stopping still keeps the best epoch's weights.
+    schedule = keras.optimizers.schedules.CosineDecay(s.learning_rate, max(1, s.epochs * steps_per_epoch), alpha=0.02)
+    if s.outline_weight <= 0:
+        model.compile(optimizer=keras.optimizers.Adam(schedule), loss=classification, metrics=["accuracy"])
+        return model, model
+    fitted = outline_training_model(model)
+    fitted.compile(optimizer=keras.optimizers.Adam(schedule),
+                   loss={"probabilities": classification, "outline": OutlineLoss()},
+                   loss_weights={"probabilities": 1.0, "outline": s.outline_weight},
+                   metrics={"probabilities": ["accuracy"]})
+    return model, fitted

@@ -121,6 +121,16 @@ def fit_outline_alone(classifier: keras.Model, fitted: keras.Model, train, valid
     return history.history
 
 
+def classifier_figure_name(key: str, outline: bool) -> str:
+    """Keras names a two-output run's figures by output ("val_probabilities_loss"); the classifier's
+    keep the one-output names ("val_loss"), the sum of both losses becomes "..._total_loss"."""
+    if not outline:
+        return key
+    if key in ("loss", "val_loss"):
+        return key.replace("loss", "total_loss")
+    return key.replace("probabilities_", "")
+
+
 def outline_model(training_model: keras.Model) -> keras.Model:
     """Raw pixels -> tumour probability per pixel, [n, OUTLINE_SIZE, OUTLINE_SIZE, 1], in the cropped frame."""
     image = training_model.inputs[0] if not isinstance(training_model.input, dict) else training_model.input["image"]

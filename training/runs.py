@@ -17,9 +17,10 @@ from matplotlib.figure import Figure
 
 from mri.contract import find_no_tumor_label
 from training.augment import describe
-from training.data import NEAR_DUPLICATE_CORRELATION, PreparedData, summarize_split, write_split_csv
+from training.data import PreparedData
 from training.evaluate import evaluate_model
 from training.settings import DEFAULTS
+from training.split import NEAR_DUPLICATE_CORRELATION, summarize_split, write_split_csv
 
 
 def library_versions() -> dict:

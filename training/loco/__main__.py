@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
     from mri.contract import find_no_tumor_label
-    from training.data import labels_of, scan_folders
+    from training.folders import labels_of, scan_folders
     from training.loco.folds import finished_fold, fold_name, run_fold, write_report
     from training.report import percent
 

@@ -10,11 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from mri.contract import find_no_tumor_label
-from training.data import TRAIN_ONLY_PATIENTS, load_images, patient_of, prepare_data, scan_folders, sequence_of
+from training.data import prepare_data
 from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities, tumor_detection_metrics
 from training.fit import train_model
+from training.folders import load_images, scan_folders, sequence_of
 from training.report import percent, score
 from training.settings import settings_from
+from training.split import TRAIN_ONLY_PATIENTS, patient_of
 
 VALIDATION_KEYS = ("accuracy", "macro_f1", "tumor_sensitivity", "tumor_specificity", "tumor_roc_auc")
 

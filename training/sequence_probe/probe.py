@@ -48,7 +48,7 @@ def apply(transform, pixels: np.ndarray) -> np.ndarray:
 def probe(model, data, subset: str = "test") -> dict:
     """{transform: {collection: figures}} on one subset of the split."""
     x, y = data.subset(subset)
-    collections = data.collections(subset)
+    collections = data.sources[data.mask(subset)]
     no_tumor = find_no_tumor_label(data.labels)
     return {name: per_group_metrics(predict_probabilities(model, apply(fn, x)), y, collections,
                                          data.labels, no_tumor)
