@@ -350,6 +350,17 @@ def test_balanced_class_weights_make_every_class_weigh_the_same():
         balanced_class_weights(np.array([0, 0, 2]), 3)
 
 
+def test_balanced_class_weights_leave_other_type_tumours_at_one():
+    # Label 3 of 3 classes: a tumour of another type, which has no output to weigh (Keras gathers
+    # the weight by label, so the key must be there).
+    from training.fit import balanced_class_weights
+
+    y = np.array([0] * 60 + [1] * 30 + [2] * 10 + [3] * 25)
+    weights = balanced_class_weights(y, 3)
+    assert sorted(weights) == [0, 1, 2, 3] and weights[3] == 1.0
+    assert np.allclose([weights[c] * (y == c).sum() for c in range(3)], 100 / 3)
+
+
 def test_threshold_for_sensitivity_is_the_highest_that_reaches_the_target():
     from training.evaluate import tumor_detection_metrics
     from training.operating_points.thresholds import threshold_for_sensitivity

@@ -54,11 +54,14 @@ class TimeBudget(keras.callbacks.Callback):
 
 def balanced_class_weights(y: np.ndarray, classes: int) -> dict[int, float]:
     """n / (classes * n_c) per class: each class weighs the same in the loss, so the rarest is not
-    sacrificed to the commonest."""
-    counts = np.bincount(y, minlength=classes)
+    sacrificed to the commonest. A tumour of another type (label `classes`, no output of its own)
+    keeps weight 1."""
+    typed = y[y < classes]
+    counts = np.bincount(typed, minlength=classes)
     if (counts == 0).any():
         raise ValueError("A class has no training images; balanced class weights need every class.")
-    return {i: float(len(y) / (classes * n)) for i, n in enumerate(counts)}
+    weights = {i: float(len(typed) / (classes * n)) for i, n in enumerate(counts)}
+    return weights | ({classes: 1.0} if (y >= classes).any() else {})
 
 
 class Fitted(NamedTuple):
