@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { ImageDecodeError, checkPixelCount, meanChroma, resizeBilinear, toGray, toModelInput } from "../js/worker/preprocess.js";
+import { ImageDecodeError, checkPixelCount } from "../js/shared/files.js";
+import { meanChroma, resizeBilinear, toGray, toModelInput } from "../js/worker/preprocess.js";
 
 const close = (actual, expected, tolerance = 1e-4) => {
   assert.equal(actual.length, expected.length);

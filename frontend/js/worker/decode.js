@@ -1,8 +1,8 @@
 // File bytes -> decoded image {width, height, channels, data}, with the browser's decoders.
 // Runs in the worker (createImageBitmap and OffscreenCanvas exist there). The twin of
 // mri/images.py decode_image: decode by content, whatever the file name says.
-import { DICOM_HEADER_BYTES, decodeDicomFrame, dicomPixels, isDicom, parseDicom, readDicom } from "./dicom.js";
-import { ImageDecodeError, checkPixelCount } from "./preprocess.js";
+import { decodeDicomFrame, dicomPixels, parseDicom, readDicom } from "./dicom.js";
+import { DICOM_HEADER_BYTES, ImageDecodeError, checkPixelCount, isDicom } from "../shared/files.js";
 import { headerOf, judge } from "../shared/scope.js";
 
 // Raw decoded values, as Pillow gives them: no colour management (ICC profiles are ignored) and

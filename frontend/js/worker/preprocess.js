@@ -10,26 +10,8 @@
 
 // ITU-R BT.601 luma, the weights Pillow's "L" conversion uses (mri/images.py LUMA_WEIGHTS).
 export const LUMA_WEIGHTS = Object.freeze([0.299, 0.587, 0.114]);
-// A decompression bomb guard, the same limit as mri/images.py MAX_PIXELS.
-export const MAX_PIXELS = 40_000_000;
 
 const f32 = Math.fround;
-
-/** A file that is not an image we can read; the message names the file and what to do. */
-export class ImageDecodeError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "ImageDecodeError";
-  }
-}
-
-/** Throws ImageDecodeError for an image too large to decode safely (mri/images.py's rule). */
-export function checkPixelCount(width, height, name) {
-  if (width * height > MAX_PIXELS) {
-    throw new ImageDecodeError(`${name} has ${width}x${height} pixels, more than the ` +
-      `${MAX_PIXELS.toLocaleString("en")} allowed; resize it first.`);
-  }
-}
 
 /** Decoded image -> Float32Array [h * w], BT.601 luma (gray input passes through). */
 export function toGray({ width, height, channels, data }) {
