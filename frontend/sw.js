@@ -39,6 +39,7 @@ const APP_FILES = [
   "js/shared/results.js",
   "js/shared/scanresults.js",
   "js/shared/scope.js",
+  "js/ui/batch.js",
   "js/ui/card.js",
   "js/ui/classifier.js",
   "js/ui/detail.js",

@@ -111,7 +111,9 @@ export function niftiVersion(bytes) {
  */
 export async function sortDrop(files) {
   const sorted = withoutJunk(files);
-  const heads = await Promise.all(sorted.kept.map(async (file) => new Uint8Array(await file.slice(0, HEAD_BYTES).arrayBuffer())));
+  // A file that cannot be read goes the image way, whose row says so.
+  const head = (file) => file.slice(0, HEAD_BYTES).arrayBuffer().then((buffer) => new Uint8Array(buffer), () => new Uint8Array());
+  const heads = await Promise.all(sorted.kept.map(head));
   const scans = sorted.kept.filter((_, i) => isDicom(heads[i]) || isGzip(heads[i]) || niftiVersion(heads[i]) !== null);
   return { ...sorted, scans };
 }
