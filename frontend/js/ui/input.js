@@ -1,6 +1,6 @@
 // Ways files come in: the two pickers, a drop anywhere on the page (folders read recursively)
 // and a paste; each hands its files to the batch.
-import { addFiles } from "./batch.js";
+import { addFiles } from "./rows.js";
 import { $ } from "./dom.js";
 
 // Files from a drop, folders included (read recursively), skipping hidden folders (.git, ...);
@@ -30,7 +30,7 @@ async function droppedFiles(dataTransfer) {
   return files;
 }
 
-/** Hands the files of every way in to the batch (batch.js addFiles). */
+/** Hands the files of every way in to the batch (rows.js addFiles). */
 export function wireInput() {
   const fileInput = $("file-input");
   const folderInput = $("folder-input");

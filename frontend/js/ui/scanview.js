@@ -28,7 +28,7 @@ export function startScanView(classifier) {
   anchor.parentNode.insertBefore(panel, anchor);
   let queue = Promise.resolve();
 
-  // Registered before the table's own Clear (ui.js starts the batch, and so this view, first), so
+  // Registered before the table's own Clear (ui.js starts the rows, and so this view, first), so
   // the batch bar it then redraws counts no scan.
   $("clear").addEventListener("click", () => {
     state.scans.length = 0;

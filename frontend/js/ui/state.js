@@ -4,7 +4,7 @@
 export const state = {
   metadata: null,
   version: null, // the model's (shared/hash.js modelVersion), named in the CSV
-  rows: [], // batch.js newRow
+  rows: [], // rows.js newRow
   queue: [],
   selected: null,
   sort: null, // {key, direction}

@@ -1,5 +1,5 @@
 // The results table as a whole: its order, the arrow keys between its file names, the batch's
-// progress, CSV export and Clear. Each row is batch.js's.
+// progress, CSV export and Clear. Each row is rows.js's.
 import { resultsCsv } from "../shared/csv.js";
 import { scanBatchRow } from "../shared/scanresults.js";
 import { $, announce, downloadCsv, seconds } from "./dom.js";

@@ -1,5 +1,5 @@
-// The batch: each file from the drop to its label. Which files of a drop become rows (the rest are
-// skipped, documents or scans for the scan view), the row in the table, the queue that sends each
+// The batch's rows: each file from the drop to its label. Which files of a drop become rows (the
+// rest are skipped, or scans for the scan view), the row in the table, the queue that sends each
 // image to the classifier, and the row drawn again with the answer. The maths is the DOM-free
 // modules'; the table as a whole (order, keys, progress, CSV, Clear) is table.js's.
 import { select, showDetail } from "./detail.js";
@@ -17,16 +17,18 @@ let scanView = null;
 let keying = Promise.resolve();
 
 /** Starts the scan view, which takes the scans out of every batch of files. */
-export function startBatch(classifier) {
+export function startRows(classifier) {
   scanView = startScanView(classifier);
 }
 
 /** Files from any way in (input.js, examples.js): images become rows; scans go to the scan view. */
 export async function addFiles(files) {
   const { kept, scans, skipped, unsupported } = await sortDrop([...files]);
-  state.skipped.push(...skipped);
-  $("skipped").textContent = skippedLine(state.skipped);
-  $("skipped").hidden = !state.skipped.length;
+  if (skipped.length) {
+    state.skipped.push(...skipped);
+    $("skipped").textContent = skippedLine(state.skipped);
+    $("skipped").hidden = false;
+  }
   // Only the files whose first bytes may make them scans wait for the worker's split.
   const maybe = new Set(scans);
   const images = new Set(scans.length ? await scanView.take(scans) : []);
