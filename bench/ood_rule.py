@@ -1,4 +1,4 @@
-"""Measures the page's "may not be a brain MRI" rule (frontend/js/worker/verdict.js, thresholds RELIABILITY), which
+"""Measures the page's "may not be a brain MRI" rule (frontend/js/shared/results.js, RELIABILITY), which
 withholds the verdict (result level "not-mri"), and its "uncertain" flag, on real MRI slices and
 on generated images that are not MRI, by classifying them in the page itself (headless Chromium,
 window.classifier). Writes reports/ood-rule.md.
@@ -172,7 +172,7 @@ def render(rows: dict[str, dict], info: dict, model_note: str | None, command: s
         f"(backend {info['backend']}, model version `{info['version']}`"
         + (f": {model_note}" if model_note else "") + ").",
         "",
-        "The rule (frontend/js/worker/verdict.js, `RELIABILITY`): the page gives **no verdict** "
+        "The rule (frontend/js/shared/results.js `verdictOf`, `RELIABILITY`): the page gives **no verdict** "
         "(result level `not-mri`, its reasons instead) when the input does not look like a brain MRI slice: "
         "mean RGB chroma above 12 (`colour`), standard deviation of the 0-255 model input below 8 (`uniform`), "
         "or less than 25 % of the outer band (1/16 of the side) darker than 40, or a mean above 160 "

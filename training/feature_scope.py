@@ -37,7 +37,7 @@ PENULTIMATE = "global_average_pooling2d"
 DIRECTIONS = 8
 PERCENTILE = 99.5
 UNSEEN = "brain-mri-yes-no"
-# The page's input rule (frontend/js/results.js RELIABILITY, codes colour / uniform / no-background),
+# The page's input rule (frontend/js/shared/results.js RELIABILITY, codes colour / uniform / no-background),
 # re-implemented here only to count what it already withholds.
 PAGE_RULE = {"max_chroma": 12, "border_fraction": 1 / 16, "dark_level": 40, "min_border_dark": 0.25,
              "min_contrast": 8, "max_mean": 160}

@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 
 import { checkCodestream } from "../js/worker/codecs.js";
 import { decodeDicomFrame, dicomPixels, readDicom } from "../js/worker/dicom.js";
-import { ImageDecodeError } from "../js/worker/preprocess.js";
+import { ImageDecodeError } from "../js/shared/files.js";
 import { decodeRle } from "../js/worker/rle.js";
 
 // A 64 x 64 crop of a real BraTS T2 slice in each syntax the page decodes itself (written by

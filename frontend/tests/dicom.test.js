@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { compressionMessage, dicomPixels, isDicom, percentileSorted, readDicom, windowToByteRange } from "../js/worker/dicom.js";
-import { ImageDecodeError } from "../js/worker/preprocess.js";
+import { compressionMessage, dicomPixels, percentileSorted, readDicom, windowToByteRange } from "../js/worker/dicom.js";
+import { ImageDecodeError, isDicom } from "../js/shared/files.js";
 import { PATIENT_NAME, makeDicom } from "./helpers/dicom-writer.js";
 
 const decode = (bytes, options) => dicomPixels(readDicom(bytes, options));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { contentKey, isJunk, skippedLine, unsupportedMessage, withoutJunk } from "../js/ui/files.js";
+import { isJunk, skippedLine, sortDrop, unsupportedMessage, withoutJunk } from "../js/shared/files.js";
+import { contentKey } from "../js/shared/hash.js";
 
 describe("isJunk", () => {
   it("skips system thumbnails and settings, and hidden files or folders", () => {
@@ -46,6 +47,26 @@ describe("withoutJunk and skippedLine", () => {
     assert.equal(skippedLine(["a.ini"]), "Skipped 1 file that is not an image (system or hidden files): a.ini.");
     assert.match(skippedLine(Array.from({ length: 8 }, (_, i) => `${i}.txt`)), /0\.txt, 1\.txt, 2\.txt, 3\.txt, 4\.txt and 3 more\.$/);
     assert.equal(skippedLine([]), "");
+  });
+});
+
+describe("sortDrop", () => {
+  it("sets apart, by their first bytes, the files that may be scans: DICOM, NIfTI and gzip", async () => {
+    const bytes = (length, at = {}) => Uint8Array.from({ length }, (_, i) => at[i] ?? 0);
+    const ascii = (offset, text) => Object.fromEntries([...text].map((c, i) => [offset + i, c.charCodeAt(0)]));
+    const files = [
+      new File([bytes(600, { 0: 0x89, ...ascii(1, "PNG") })], "slice.png"),
+      new File([bytes(300, ascii(128, "DICM"))], "IM0001"),
+      new File([bytes(352, ascii(344, "n+1"))], "brain.nii"),
+      new File([bytes(40, { 0: 0x1f, 1: 0x8b })], "brain.nii.gz"),
+      new File([bytes(3)], "tiny.jpg"),
+      new File(["notes"], "README.txt"),
+      new File([bytes(10)], "Thumbs.db"),
+    ];
+    const { kept, scans, skipped, unsupported } = await sortDrop(files);
+    assert.deepEqual(kept.map((f) => f.name), ["slice.png", "IM0001", "brain.nii", "brain.nii.gz", "tiny.jpg"]);
+    assert.deepEqual(scans.map((f) => f.name), ["IM0001", "brain.nii", "brain.nii.gz"]);
+    assert.deepEqual([skipped, unsupported.map((f) => f.name)], [["Thumbs.db"], ["README.txt"]]);
   });
 });
 

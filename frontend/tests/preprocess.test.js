@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { ImageDecodeError, checkPixelCount, meanChroma, resizeBilinear, toGray, toModelInput } from "../js/worker/preprocess.js";
+import { ImageDecodeError, checkPixelCount } from "../js/shared/files.js";
+import { resizeBilinear, toGray, toModelInput } from "../js/worker/preprocess.js";
 
 const close = (actual, expected, tolerance = 1e-4) => {
   assert.equal(actual.length, expected.length);
@@ -72,13 +73,5 @@ describe("checkPixelCount", () => {
   it("refuses decompression bombs with the file's name", () => {
     assert.throws(() => checkPixelCount(10_000, 5_000, "huge.png"), (err) => err instanceof ImageDecodeError && /huge\.png has 10000x5000 pixels/.test(err.message));
     assert.doesNotThrow(() => checkPixelCount(4000, 4000, "ok.png"));
-  });
-});
-
-describe("meanChroma", () => {
-  it("is 0 for gray pixels and large for saturated colour", () => {
-    assert.equal(meanChroma({ width: 2, height: 1, channels: 4, data: [9, 9, 9, 255, 200, 200, 200, 255] }), 0);
-    assert.equal(meanChroma({ width: 2, height: 1, channels: 4, data: [255, 0, 0, 255, 0, 0, 255, 255] }), 255);
-    assert.equal(meanChroma({ width: 1, height: 1, channels: 1, data: [40] }), 0);
   });
 });

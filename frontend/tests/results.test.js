@@ -4,10 +4,10 @@ import { describe, it } from "node:test";
 import { serverAnswer, shapeResult } from "../js/shared/contract.js";
 import { percent } from "../js/shared/format.js";
 import {
-  DEFAULT_DECISION, RELIABILITY, compareAnswers, comparisonSentence, cutoffSentence, decisionOf, resultLevel, tumourVerdict,
+  DEFAULT_DECISION, RELIABILITY, compareAnswers, comparisonSentence, cutoffSentence, decisionOf, inputStatistics, meanChroma,
+  reliabilityWarnings, resultLevel, tumourVerdict, verdictOf,
 } from "../js/shared/results.js";
 import { sortRows } from "../js/ui/sort.js";
-import { inputStatistics, reliabilityWarnings, verdictOf } from "../js/worker/verdict.js";
 
 const METADATA = { labels: ["glioma", "meningioma", "notumor", "pituitary"], no_tumor_label: "notumor" };
 const MRI_LIKE = { chroma: 0, borderDark: 1, mean: 40, contrast: 30 };
@@ -204,5 +204,13 @@ describe("verdictOf: the worker's verdict, computed once per result", () => {
   it("withholds the verdict when the DICOM header puts the image out of scope", () => {
     const verdict = verdictOf(result, { input, image, scope: { withheld: true, reasons: ["It is a sagittal slice."] } }, metadata);
     assert.deepEqual([verdict.level, verdict.likelyType, verdict.reasons], ["not-mri", null, ["It is a sagittal slice."]]);
+  });
+});
+
+describe("meanChroma", () => {
+  it("is 0 for gray pixels and large for saturated colour", () => {
+    assert.equal(meanChroma({ width: 2, height: 1, channels: 4, data: [9, 9, 9, 255, 200, 200, 200, 255] }), 0);
+    assert.equal(meanChroma({ width: 2, height: 1, channels: 4, data: [255, 0, 0, 255, 0, 0, 255, 255] }), 255);
+    assert.equal(meanChroma({ width: 1, height: 1, channels: 1, data: [40] }), 0);
   });
 });

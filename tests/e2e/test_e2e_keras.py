@@ -25,7 +25,7 @@ from tests.e2e.harness import (
     top,
 )
 
-# The browser's JPEG decoding, as the page does it (decode.js: createImageBitmap, no colour
+# The browser's JPEG decoding, as the page does it (preprocess.js: createImageBitmap, no colour
 # conversion) -> base64 RGBA.
 BROWSER_PIXELS = """async (b64) => {
   const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -122,5 +122,5 @@ def test_chromium_and_pillow_jpeg_decoding_differ_by_little(app, real_samples):
     FIGURES["Chromium vs Pillow JPEG decoding"] = (f"max pixel difference {worst} of 255, mean {np.mean(mean):.3f}, "
                                                    f"over {len(mean)} real JPEG slices")
     # Both are libjpeg-turbo builds; a large difference would mean colour management or EXIF
-    # rotation crept into the page's decoding (decode.js turns both off).
+    # rotation crept into the page's decoding (preprocess.js turns both off).
     assert worst <= 8, f"the browser's JPEG decoding differs from Pillow's by up to {worst} levels"

@@ -1,6 +1,6 @@
 // cyrb53, a fast 53-bit hash, and what it keys: the model's version (the worker's cache key) and,
-// on the page, the bytes of a file added twice. Only keys, so no need for crypto.subtle (which
-// plain-http hosts other than localhost do not offer). DOM-free, tested by Node.
+// on the page, the bytes of a file added twice (contentKey). Only keys, so no need for
+// crypto.subtle (which plain-http hosts other than localhost do not offer). DOM-free, tested by Node.
 
 /** `length` values, read by `at(i)` (char codes or bytes) -> the two 32-bit halves [h1, h2]. */
 export function cyrb53(length, at) {
@@ -24,4 +24,10 @@ export function modelVersion(metadata, text) {
   if (metadata.version != null) return String(metadata.version);
   const [h1, h2] = cyrb53(text.length, (i) => text.charCodeAt(i));
   return (4294967296 * (2097151 & h2) + h1).toString(36);
+}
+
+/** A content key for spotting the same bytes added twice: size and two 32-bit hashes. */
+export function contentKey(bytes) {
+  const [h1, h2] = cyrb53(bytes.length, (i) => bytes[i]);
+  return `${bytes.length}:${h1.toString(36)}:${h2.toString(36)}`;
 }

@@ -1,10 +1,11 @@
-// The result levels and their words: metadata.decision's cut-offs, the verdict rule, and the
-// comparison with the server's answer. DOM-free, tested by Node. The worker gives each result its
-// verdict (worker/verdict.js); the page reads it and applies the rule only to the server's answer.
+// The result levels and their words: metadata.decision's cut-offs, the verdict rule (the
+// reliability rule on the model input, then the level) and the comparison with the server's
+// answer. DOM-free, tested by Node. The worker gives each result its verdict (verdictOf), once;
+// the page only reads it, and applies the rule itself only to the server's answer.
 import { percent } from "./format.js";
 
-// The thresholds of the "uncertain / may not be a brain MRI" rule (worker/verdict.js applies them;
-// the model card states them). A result is flagged when the model spreads its
+// The thresholds of the "uncertain / may not be a brain MRI" rule (verdictOf applies them; the
+// model card states them). A result is flagged when the model spreads its
 // answer (top probability below minConfidence) or when the input does not look like the slices
 // the model was trained on. The input thresholds sit outside what real slices showed (docs/log.md
 // lists their extremes); bench/ood_rule.py measures the rule on MRI and on generated non-MRI
@@ -172,4 +173,102 @@ export function uncertainties(result, metadata) {
     found.push({ about: "model", text });
   }
   return found;
+}
+
+/**
+ * A shaped result (contract.js shapeResult) and what it was computed from -> the verdict fields
+ * of the page's answer: {level, reasons (why "not-mri"), likelyType, typeProbability, uncertain,
+ * warnings, flags}. `scope` is scope.js judge's answer on a DICOM header, if any; `features`
+ * shared/featurescope.js's answer on the model's own features, if the metadata has the block.
+ */
+export function verdictOf(result, { input, image, scope = null, features = null }, metadata) {
+  const stats = { ...inputStatistics(input, metadata.input), chroma: meanChroma(image) };
+  const warnings = reliabilityWarnings(result, stats);
+  const flags = warnings.map((w) => w.code);
+  // A DICOM header, or features unlike the training images', outside what the model knows withhold the verdict.
+  const level = scope?.withheld || features?.outOfScope ? "not-mri" : resultLevel({ ...result, flags }, metadata);
+  const { likelyType, typeProbability } = tumourVerdict({ ...result, level }, metadata);
+  return {
+    level,
+    reasons: [...(scope?.reasons ?? []), ...(features?.reason ? [features.reason] : []),
+      ...warnings.filter((w) => NOT_MRI_CODES.includes(w.code)).map((w) => w.message)],
+    likelyType,
+    typeProbability,
+    uncertain: warnings.length > 0,
+    warnings: warnings.map((w) => w.message),
+    flags,
+  };
+}
+
+/**
+ * Statistics of the model input (Float32Array [h * w * c], 0-255) that the reliability rule
+ * reads: {borderDark, mean, contrast}.
+ */
+export function inputStatistics(input, { height, width, channels }) {
+  const band = Math.max(1, Math.round(Math.min(height, width) * RELIABILITY.borderFraction));
+  let sum = 0;
+  let sumSquares = 0;
+  let border = 0;
+  let borderDark = 0;
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      const i = (y * width + x) * channels;
+      const v = channels === 1 ? input[i] : 0.299 * input[i] + 0.587 * input[i + 1] + 0.114 * input[i + 2];
+      sum += v;
+      sumSquares += v * v;
+      if (y < band || y >= height - band || x < band || x >= width - band) {
+        border += 1;
+        if (v < RELIABILITY.darkLevel) borderDark += 1;
+      }
+    }
+  }
+  const n = height * width;
+  const mean = sum / n;
+  return { borderDark: borderDark / border, mean, contrast: Math.sqrt(Math.max(sumSquares / n - mean * mean, 0)) };
+}
+
+/**
+ * The reliability rule: [{code, message}], empty when the result can be read at face value.
+ * Codes: "low-confidence" (the model is unsure) and, for inputs unlike brain MRI slices,
+ * "colour", "uniform", "no-background". `stats` is inputStatistics(...) plus `chroma`
+ * (meanChroma of the decoded image).
+ */
+export function reliabilityWarnings(result, stats) {
+  const r = RELIABILITY;
+  const warnings = [];
+  const confidence = Math.max(...Object.values(result.probabilities));
+  if (confidence < r.minConfidence) {
+    warnings.push({ code: "low-confidence", message: `The model is unsure: its top answer has only ${percent(confidence)} probability.` });
+  }
+  if (stats.chroma > r.maxChroma) {
+    warnings.push({ code: "colour", message: "This is a colour image; MRI slices are grayscale, so it may not be a brain MRI." });
+  }
+  if (stats.contrast < r.minContrast) {
+    warnings.push({ code: "uniform", message: "The image is almost uniform; there is little for the model to read." });
+  }
+  if (stats.borderDark < r.minBorderDark || stats.mean > r.maxMean) {
+    warnings.push({ code: "no-background", message: "The image lacks the dark background around a brain slice; it may not be a brain MRI, or it is cropped unlike the training images." });
+  }
+  return warnings;
+}
+
+/**
+ * Mean chroma (max - min of R, G, B) of a decoded image, 0-255, over at most `maxSamples`
+ * evenly spread pixels: MRI slices are gray, so a colourful image is not one.
+ */
+export function meanChroma({ width, height, channels, data }, maxSamples = 65536) {
+  if (channels < 3) return 0;
+  const n = width * height;
+  const step = Math.max(1, Math.floor(n / maxSamples));
+  let total = 0;
+  let count = 0;
+  for (let i = 0; i < n; i += step) {
+    const j = i * channels;
+    const r = data[j];
+    const g = data[j + 1];
+    const b = data[j + 2];
+    total += Math.max(r, g, b) - Math.min(r, g, b);
+    count += 1;
+  }
+  return count ? total / count : 0;
 }

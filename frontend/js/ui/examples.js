@@ -1,6 +1,7 @@
 // "Try an example": a few slices shipped with the page (frontend/examples/, each with a licence
-// that allows redistribution), fetched from the page's own origin and handed to the same handler
-// as a user's files, so they take exactly the user's path.
+// that allows redistribution), fetched from the page's own origin and handed to the batch as a
+// user's files are, so they take exactly the user's path.
+import { addFiles } from "./rows.js";
 import { $, announce } from "./dom.js";
 
 const EXAMPLES_DIR = new URL("../../examples/", import.meta.url);
@@ -19,8 +20,8 @@ async function exampleFile(name) {
   return new File([blob], name, { type: blob.type || "image/jpeg" });
 }
 
-/** Wires the "Try an example" button to `addFiles`. */
-export function wireExamples(addFiles) {
+/** Wires the "Try an example" button: the examples go to the batch (rows.js addFiles). */
+export function wireExamples() {
   const button = $("try-example");
   button.addEventListener("click", async () => {
     button.disabled = true;

@@ -1,5 +1,6 @@
 // Ways files come in: the two pickers, a drop anywhere on the page (folders read recursively)
-// and a paste.
+// and a paste; each hands its files to the batch.
+import { addFiles } from "./rows.js";
 import { $ } from "./dom.js";
 
 // Files from a drop, folders included (read recursively), skipping hidden folders (.git, ...);
@@ -29,8 +30,8 @@ async function droppedFiles(dataTransfer) {
   return files;
 }
 
-/** Calls `addFiles(files)` for every way files arrive. */
-export function wireInput(addFiles) {
+/** Hands the files of every way in to the batch (rows.js addFiles). */
+export function wireInput() {
   const fileInput = $("file-input");
   const folderInput = $("folder-input");
   $("pick-files").addEventListener("click", () => fileInput.click());

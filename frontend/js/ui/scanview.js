@@ -28,8 +28,8 @@ export function startScanView(classifier) {
   anchor.parentNode.insertBefore(panel, anchor);
   let queue = Promise.resolve();
 
-  // Registered before the table's own Clear (ui.js starts the scan view first), so the batch
-  // bar it then redraws counts no scan.
+  // Registered before the table's own Clear (ui.js starts the rows, and so this view, first), so
+  // the batch bar it then redraws counts no scan.
   $("clear").addEventListener("click", () => {
     state.scans.length = 0;
     for (const card of panel.querySelectorAll(".scan-card")) card.remove();

@@ -4,7 +4,7 @@
 export const state = {
   metadata: null,
   version: null, // the model's (shared/hash.js modelVersion), named in the CSV
-  rows: [], // see newRow
+  rows: [], // rows.js newRow
   queue: [],
   selected: null,
   sort: null, // {key, direction}
@@ -13,13 +13,7 @@ export const state = {
   classifier: null, // classifier.js's handle on the worker
   inferenceMs: [], // the model's time per image so far, for the heatmap's time estimate
   autoSelected: false, // the page picked the selected row out of several added: an error moves it on
-  contentKeys: new Map(), // files.contentKey -> the first row with those bytes
+  contentKeys: new Map(), // hash.js contentKey -> the first row with those bytes
   skipped: [], // paths of files left out as not images
   scans: [], // the scan cards' records, {name, kind, status, scan?, error?}, counted and exported with the rows
 };
-
-/** A table row for a file. `worst`: a multi-frame file's frame with the highest concern. */
-export function newRow(file) {
-  return { file, name: file.webkitRelativePath || file.name, status: "queued", result: null,
-    error: null, unsupported: false, frame: null, frames: 1, worst: null, duplicateOf: null, explanations: new Map(), tr: null, link: null };
-}

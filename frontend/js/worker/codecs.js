@@ -8,7 +8,7 @@
 // checked against MAX_PIXELS: a file cannot make a decoder allocate more than the cap.
 import dicomParser from "../../vendor/dicom-parser.js";
 import { Decoder as LosslessDecoder } from "../../vendor/jpeg-lossless.js";
-import { ImageDecodeError } from "./preprocess.js";
+import { ImageDecodeError } from "../shared/files.js";
 import { decodeRle } from "./rle.js";
 
 const VENDOR = new URL("../../vendor/", import.meta.url);

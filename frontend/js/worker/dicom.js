@@ -15,14 +15,11 @@
 // decodeDicomFrame with codecs.js, after the pixel cap and the codestream's size are checked.
 import dicomParser from "../../vendor/dicom-parser.js";
 import { checkCodestream, compressionMessage, decodeCompressedFrame, decoderFor, encapsulatedFrame } from "./codecs.js";
-import { ImageDecodeError, MAX_PIXELS, checkPixelCount } from "./preprocess.js";
+import { ImageDecodeError, MAX_PIXELS, checkPixelCount } from "../shared/files.js";
 
 export { compressionMessage };
 
 export const AUTO_WINDOW_PERCENTILES = Object.freeze([0.5, 99.5]);
-const DICOM_MAGIC_OFFSET = 128;
-// Enough of a file to tell DICOM (the preamble and "DICM") from other images.
-export const DICOM_HEADER_BYTES = DICOM_MAGIC_OFFSET + 4;
 const UNCOMPRESSED = new Set(["1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"]);
 const BIG_ENDIAN = "1.2.840.10008.1.2.2";
 const TAG = {
@@ -42,12 +39,6 @@ const TAG = {
   rescaleSlope: "x00281053",
   pixelData: "x7fe00010",
 };
-
-/** True for a DICOM Part 10 file: "DICM" after the 128-byte preamble (mri/images.py is_dicom). */
-export function isDicom(bytes) {
-  return bytes.length >= DICOM_HEADER_BYTES &&
-    String.fromCharCode(...bytes.subarray(DICOM_MAGIC_OFFSET, DICOM_MAGIC_OFFSET + 4)) === "DICM";
-}
 
 /** numpy.percentile(values, q) with method="linear", for already sorted values. */
 export function percentileSorted(sorted, q) {

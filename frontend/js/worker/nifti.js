@@ -5,27 +5,15 @@
 //
 // Privacy: descrip, intent_name and aux_file are never read out; nothing here leaves the page.
 import * as nifti from "../../vendor/nifti-reader.js";
+import { isGzip, niftiVersion } from "../shared/files.js";
 import { VolumeError, checkShape, inflateLimit, MAX_VOXELS } from "./volume.js";
 
-const GZIP_MAGIC = [0x1f, 0x8b];
 // NIfTI data type codes -> typed array and bytes per voxel.
 const DATA_TYPES = {
   2: [Uint8Array, 1], 4: [Int16Array, 2], 8: [Int32Array, 4], 16: [Float32Array, 4], 64: [Float64Array, 8],
   256: [Int8Array, 1], 512: [Uint16Array, 2], 768: [Uint32Array, 4],
 };
 const DATA_TYPE_NAMES = "uint8, int8, int16, uint16, int32, uint32, float32 or float64";
-
-export function isGzip(bytes) {
-  return bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
-}
-
-/** 1 or 2 when the (inflated) bytes start with a NIfTI header, else null. */
-export function niftiVersion(bytes) {
-  const text = (start) => String.fromCharCode(...bytes.subarray(start, start + 3));
-  if (bytes.length >= 348 && ["n+1", "ni1"].includes(text(344)) && bytes[347] === 0) return 1;
-  if (bytes.length >= 540 && ["n+2", "ni2"].includes(text(4)) && bytes[7] === 0) return 2;
-  return null;
-}
 
 /**
  * gunzip with the browser's DecompressionStream, refusing past `limit` bytes without inflating

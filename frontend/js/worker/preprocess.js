@@ -1,34 +1,110 @@
-// How decoded pixels become the model's input: the JavaScript twin of mri/images.py.
+// A file -> the model's input: decoding by content (DICOM, else the browser's own decoders) and
+// preprocessing, the JavaScript twin of mri/images.py. Runs in the worker (createImageBitmap and
+// OffscreenCanvas exist there); the pixel maths is DOM-free, so that Node runs the same file in
+// frontend/tests/ (and against Python's numbers).
 //
 // The model's input (docs/contract.md): grayscale when the model takes one channel (BT.601 luma
 // as float, not rounded), bilinear resize with half-pixel centres and no antialiasing (what TF's
 // ResizeBilinear does with half_pixel_centers=True), float32 pixel values 0-255, [h, w, c].
-// DOM-free so that Node runs the same file in frontend/tests/ (and against Python's numbers).
 //
 // A decoded image here is {width, height, channels, data}: channels 1 (gray), 3 (RGB) or
 // 4 (RGBA as canvas getImageData returns it; alpha is ignored, as Python drops it).
+import { decodeDicomFrame, dicomPixels, parseDicom, readDicom } from "./dicom.js";
+import { DICOM_HEADER_BYTES, ImageDecodeError, checkPixelCount, isDicom } from "../shared/files.js";
+import { headerOf, judge } from "../shared/scope.js";
 
 // ITU-R BT.601 luma, the weights Pillow's "L" conversion uses (mri/images.py LUMA_WEIGHTS).
 export const LUMA_WEIGHTS = Object.freeze([0.299, 0.587, 0.114]);
-// A decompression bomb guard, the same limit as mri/images.py MAX_PIXELS.
-export const MAX_PIXELS = 40_000_000;
 
 const f32 = Math.fround;
 
-/** A file that is not an image we can read; the message names the file and what to do. */
-export class ImageDecodeError extends Error {
-  constructor(message) {
-    super(message);
-    this.name = "ImageDecodeError";
+// Raw decoded values, as Pillow gives them: no colour management (ICC profiles are ignored) and
+// no premultiplied alpha (alpha itself is dropped later). Browsers apply a JPEG's EXIF
+// orientation, which Pillow does not; scanner exports carry none.
+const BITMAP_OPTIONS = Object.freeze({ premultiplyAlpha: "none", colorSpaceConversion: "none" });
+// Previews are drawn at most this many pixels on their longer side.
+const PREVIEW_SIDE = 768;
+
+// One canvas for every decoding, resized as needed: creating a context per image costs more than
+// the decoding of a small slice.
+let canvas = null;
+function drawingContext(width, height) {
+  if (!canvas) canvas = new OffscreenCanvas(width, height);
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
+  return canvas.getContext("2d", { willReadFrequently: true });
+}
+
+/**
+ * Any supported file and metadata.json's `input` -> decodeFile's answer with `input`, the model's
+ * input (mri/images.py load_model_input).
+ */
+export async function readImage(blob, options, input) {
+  const decoded = await decodeFile(blob, options);
+  return { ...decoded, input: toModelInput(decoded.image, input) };
+}
+
+/**
+ * Any supported file -> {image, dicom, frames, frame, scope}: frames/frame describe a DICOM file's
+ * frames (frames 1 for other images); scope is scope.js judge's answer on a DICOM header. `frame`
+ * picks a DICOM frame (default: the middle one).
+ */
+export async function decodeFile(blob, { name = "image", frame = null } = {}) {
+  if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
+  const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
+  if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const dataSet = parseDicom(bytes, name);
+  const dicom = await decodeDicomFrame(readDicom(bytes, { name, frame, dataSet }), name);
+  const scope = judge(headerOf(dataSet)); // what the header says the image is (scope.js)
+  const jpeg = dicom.jpeg ? await decodeRgba(new Blob([dicom.jpeg], { type: "image/jpeg" }), name) : null;
+  return { image: dicomPixels(dicom, jpeg), dicom: true, frames: dicom.frames, frame: dicom.frame, scope };
+}
+
+/** An image file (Blob) -> RGBA decoded image; ImageDecodeError naming the file if it is not one. */
+export async function decodeRgba(blob, name) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(blob, BITMAP_OPTIONS);
+  } catch {
+    // The browser's own message ("The source image could not be decoded.") says nothing more.
+    throw new ImageDecodeError(`${name} could not be read as an image: it is damaged, cut short, or not ` +
+      "a JPEG, PNG or DICOM file. Check that it opens in an image viewer, or export it again.");
+  }
+  try {
+    checkPixelCount(bitmap.width, bitmap.height, name);
+    const context = drawingContext(bitmap.width, bitmap.height);
+    context.clearRect(0, 0, bitmap.width, bitmap.height);
+    context.drawImage(bitmap, 0, 0);
+    const { data } = context.getImageData(0, 0, bitmap.width, bitmap.height);
+    return { width: bitmap.width, height: bitmap.height, channels: 4, data };
+  } finally {
+    bitmap.close();
   }
 }
 
-/** Throws ImageDecodeError for an image too large to decode safely (mri/images.py's rule). */
-export function checkPixelCount(width, height, name) {
-  if (width * height > MAX_PIXELS) {
-    throw new ImageDecodeError(`${name} has ${width}x${height} pixels, more than the ` +
-      `${MAX_PIXELS.toLocaleString("en")} allowed; resize it first.`);
+/**
+ * Decoded image -> ImageBitmap of its 8-bit pixels (what the model was given, before resizing),
+ * scaled down to at most `maxSide` pixels on its longer side.
+ */
+export async function previewBitmap(image, maxSide = PREVIEW_SIDE) {
+  const { width, height, channels, data } = image;
+  const rgba = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += channels) {
+    const gray = channels === 1;
+    rgba[i] = data[j];
+    rgba[i + 1] = data[gray ? j : j + 1];
+    rgba[i + 2] = data[gray ? j : j + 2];
+    rgba[i + 3] = 255;
   }
+  const scale = Math.min(1, maxSide / Math.max(width, height));
+  return createImageBitmap(new ImageData(rgba, width, height), {
+    resizeWidth: Math.max(1, Math.round(width * scale)),
+    resizeHeight: Math.max(1, Math.round(height * scale)),
+    resizeQuality: "high",
+  });
 }
 
 /** Decoded image -> Float32Array [h * w], BT.601 luma (gray input passes through). */
@@ -118,25 +194,4 @@ export function toModelInput(image, { height, width, channels }) {
   else if (channels === 3) pixels = toRgb(image);
   else throw new Error(`metadata.json input.channels must be 1 or 3, got ${channels}`);
   return resizeBilinear(pixels, image.height, image.width, channels, height, width);
-}
-
-/**
- * Mean chroma (max - min of R, G, B) of a decoded image, 0-255, over at most `maxSamples`
- * evenly spread pixels: MRI slices are gray, so a colourful image is not one.
- */
-export function meanChroma({ width, height, channels, data }, maxSamples = 65536) {
-  if (channels < 3) return 0;
-  const n = width * height;
-  const step = Math.max(1, Math.floor(n / maxSamples));
-  let total = 0;
-  let count = 0;
-  for (let i = 0; i < n; i += step) {
-    const j = i * channels;
-    const r = data[j];
-    const g = data[j + 1];
-    const b = data[j + 2];
-    total += Math.max(r, g, b) - Math.min(r, g, b);
-    count += 1;
-  }
-  return count ? total / count : 0;
 }

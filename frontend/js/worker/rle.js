@@ -4,7 +4,7 @@
 // 64-byte header (segment count, then 15 offsets) and one PackBits segment per byte plane, most
 // significant byte first, one colour sample after another. Output never exceeds rows x columns:
 // a segment that would write past its plane is cut, one that stops short leaves zeros.
-import { ImageDecodeError } from "./preprocess.js";
+import { ImageDecodeError } from "../shared/files.js";
 
 const HEADER_BYTES = 64;
 

@@ -1,6 +1,6 @@
 // Files -> a scan: one NIfTI volume, or the files of one DICOM series, read into scaled axial
 // slices (volume.js) in the page's one convention. DOM-free: Node tests it, the worker runs it.
-import { isDicom } from "./dicom.js";
+import { isDicom } from "../shared/files.js";
 import { looksLikeNifti, readNifti } from "./nifti.js";
 import { readSeries } from "./series.js";
 import { MAX_VOXELS, VolumeError, axialLayout, scaledAxialSlices } from "./volume.js";

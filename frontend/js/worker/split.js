@@ -1,7 +1,7 @@
 // A drop's files -> the scans among them and the images, read in the worker where the files are
 // then classified, so the page parses no DICOM file itself. A DICOM file's header is read here
 // only up to its SeriesInstanceUID (series.js seriesUid); its pixels are parsed once, when classified.
-import { DICOM_HEADER_BYTES, isDicom } from "./dicom.js";
+import { DICOM_HEADER_BYTES, isDicom } from "../shared/files.js";
 import { looksLikeNifti } from "./nifti.js";
 import { groupSeries, seriesUid } from "./series.js";
 

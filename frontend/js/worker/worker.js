@@ -8,16 +8,14 @@ import * as tf from "../../vendor/tfjs-core.js";
 import { loadGraphModel } from "../../vendor/tfjs-converter.js";
 import { backendDetails, startBackend } from "./backends.js";
 import { checkMetadata, shapeResult } from "../shared/contract.js";
-import { decodeFile, previewBitmap } from "./decode.js";
 import { occlusionSensitivity } from "../shared/explain.js";
 import { featureScope, featureScopeBlock } from "../shared/featurescope.js";
 import { modelVersion } from "../shared/hash.js";
-import { toModelInput } from "./preprocess.js";
-import { decisionOf } from "../shared/results.js";
+import { decodeFile, previewBitmap, readImage, toModelInput } from "./preprocess.js";
+import { decisionOf, verdictOf } from "../shared/results.js";
 import { readScan } from "./scans.js";
 import { splitScans } from "./split.js";
 import { summarizeScan } from "../shared/scanresults.js";
-import { verdictOf } from "./verdict.js";
 import { hasHead, sliceImage } from "./volume.js";
 
 const MODEL_DIR = new URL("../../model/", import.meta.url);
@@ -142,8 +140,10 @@ async function decodeInput(file, name, frame, slice) {
   return { image: sliceImage(scan.volume, slice.index), dicom: false, frames: 1, frame: 0 };
 }
 
+// The same, with the model's input.
 async function prepare(file, name, frame, slice = null) {
   const { metadata } = requireModel();
+  if (!slice) return readImage(file, { name, frame }, metadata.input);
   const decoded = await decodeInput(file, name, frame, slice);
   return { ...decoded, input: toModelInput(decoded.image, metadata.input) };
 }
