@@ -9,7 +9,7 @@
 //   worker puts each model it loads into the same cache (and deletes other versions), so the
 //   model is kept even from a first visit, before this worker controls the page.
 // - Anything else (other origins, POST /api/predict): not touched.
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4;
 const APP_CACHE = `app-v${CACHE_VERSION}`;
 const MODEL_CACHE = "model";
 // Everything the page needs on its usual path (wasm backend), the compressed-DICOM decoders
