@@ -74,7 +74,7 @@ def test_a_middle_level_not_recorded_in_metadata_is_refused(tmp_path):
 
 def test_a_missing_report_names_the_command_that_writes_it(tmp_path):
     root = copy_sources(tmp_path)
-    (root / "reports" / "loco.json").unlink()
+    (root / model_card.REPORTS["loco"][0]).unlink()
     with pytest.raises(model_card.CardError, match="python -m training.loco"):
         model_card.read_sources(root)
 

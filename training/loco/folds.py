@@ -108,18 +108,29 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     return fold
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shown(value):
+    """A path inside the repository as the reader's checkout names it (relative), anything else as is."""
+    if isinstance(value, str) and Path(value).is_absolute() and Path(value).is_relative_to(REPO):
+        return str(Path(value).relative_to(REPO))
+    return value
+
+
 def write_report(folds: list[dict], args, path: Path) -> None:
     lines = [
         "# Leave one collection out", "",
         "Each row: a model trained on every other collection (same split rules, augmentation and "
         "sampling as `training.train`), judged on **every image of the collection left out** "
         "(tumour probability ≥ 0.5). Rerun:", "",
-        "```", "python -m training.loco " + " ".join(sys.argv[1:]), "```", "",
-        f"Folds are shorter than the shipped training ({args.epochs} epochs"
-        f"{f', at most {args.max_minutes:g} min' if args.max_minutes else ''} each, "
+        "```", "python -m training.loco " + " ".join(map(shown, sys.argv[1:])), "```", "",
+        f"Every fold runs all {args.epochs} epochs (no early stopping"
+        f"{f', at most {args.max_minutes:g} min' if args.max_minutes else ''}), "
         f"model `{args.model}`, intensity `{args.intensity}`, skull augmentation "
-        f"{'on' if args.skull else 'off'}, sampling `{args.sampling}`), so they understate what a full run "
-        "reaches; they compare collections with each other, and methods run with the same flags.", "",
+        f"{'on' if args.skull else 'off'}, sampling `{args.sampling}`, from scratch: folds shorter than the "
+        "shipped training understate what it reaches; folds compare collections with each other, and methods "
+        "run with the same flags.", "",
         "| held out | images (tumour / normal) | tumour sensitivity | specificity | ROC AUC | trained on | "
         "epochs | time |",
         "|---|---:|---:|---:|---:|---|---:|---:|",
@@ -157,5 +168,5 @@ def write_report(folds: list[dict], args, path: Path) -> None:
                          f"{score(auc)} |")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
-    path.with_suffix(".json").write_text(json.dumps({"settings": {k: v for k, v in vars(args).items()},
+    path.with_suffix(".json").write_text(json.dumps({"settings": {k: shown(v) for k, v in vars(args).items()},
                                                      "folds": folds}, indent=2) + "\n")
