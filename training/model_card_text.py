@@ -132,7 +132,7 @@ def loco_rows(loco: dict) -> list[str]:
     title = ("**what to expect on scans from a hospital this model never saw**: leave one collection out "
              f"(`reports/loco-shipped-length.md`: {settings['epochs']}-epoch folds over {len(settings['data'])} "
              "collections, each judged on every image of the collection it never saw; "
-             f"{len(folds)} of {len(settings['data'])} folds finished): "
+             f"{len(folds)} of {len(settings.get('hold_out') or settings['data'])} folds finished): "
              "sensitivity / specificity")
     rows = []
     for i, fold in enumerate(both):
