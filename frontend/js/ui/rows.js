@@ -9,6 +9,7 @@ import { percent } from "../shared/format.js";
 import { contentKey } from "../shared/hash.js";
 import { LEVEL_HEADLINES, uncertainties } from "../shared/results.js";
 import { startScanView } from "./scanview.js";
+import { concernOf } from "./sort.js";
 import { state } from "./state.js";
 import { applySort, makeTabStop, updateProgress } from "./table.js";
 
@@ -153,16 +154,13 @@ async function noteDuplicate(row) {
   renderRow(row);
 }
 
-const LEVEL_RANK = { "not-mri": 0, none: 1, possible: 2, likely: 3 };
-
 // A multi-frame file: every frame classified once, to name the frame of most concern.
 async function findWorstFrame(row) {
   let worst = { frame: row.frame, level: row.result.level, tumorProbability: row.result.tumorProbability };
   for (let frame = 0; frame < row.frames; frame += 1) {
     if (frame === row.frame) continue;
     const r = await state.classifier.classify(row.file, { frame });
-    const rank = (x) => LEVEL_RANK[x.level] + x.tumorProbability;
-    if (rank(r) > rank(worst)) worst = { frame, level: r.level, tumorProbability: r.tumorProbability };
+    if (concernOf(r) > concernOf(worst)) worst = { frame, level: r.level, tumorProbability: r.tumorProbability };
   }
   row.worst = worst;
 }

@@ -3,11 +3,13 @@
 // Result levels from least to most concern, for sorting.
 const LEVEL_ORDER = Object.freeze({ "not-mri": 0, none: 1, possible: 2, likely: 3 });
 
+/** A result's concern: by level, then tumour probability within a level (the probability is below 1). */
+export const concernOf = ({ level, tumorProbability }) => LEVEL_ORDER[level] + tumorProbability;
+
 // Table columns and the value each sorts by; rows without a value (pending, failed) sort last.
 export const SORT_KEYS = Object.freeze({
   name: (row) => row.name,
-  // By level, then tumour probability within a level (the probability is below 1).
-  verdict: (row) => (row.result ? LEVEL_ORDER[row.result.level] + row.result.tumorProbability : undefined),
+  verdict: (row) => (row.result ? concernOf(row.result) : undefined),
   tumour: (row) => row.result?.tumorProbability,
   type: (row) => row.result?.likelyType ?? undefined,
   ms: (row) => row.result?.ms,
