@@ -1,6 +1,8 @@
 """Training throughput of the shipped recipe on this machine, in images per second, split into its
 two halves: the tf.data augmentation alone (with copy-paste), the model's training step alone (on
-one batch held in memory), and the two together as `training.train` runs them.
+one batch held in memory), and the two together as `training.train` runs them; the model step and
+the two together also with Keras's own batch-norm ops, as training ran before
+training.fused_batch_norm.
 
     python -m bench.train_bench [--data DIR ...] [--steps 60] [--report reports/train-bench.md]
 
@@ -44,6 +46,7 @@ def main(argv=None) -> int:
     from dataclasses import replace
 
     from training.data import prepare_data
+    from training.fused_batch_norm import use_fused_batch_norm
     from training.models import compiled_model
     from training.pipelines import training_pipelines
     from training.settings import DEFAULTS
@@ -57,13 +60,15 @@ def main(argv=None) -> int:
 
     _, model = compiled_model(data, s, pipes.steps_per_epoch)
     one_x, one_y = next(batches)
-    model_step = images_per_second(lambda n: [model.train_on_batch(one_x, one_y) for _ in range(n)], args.steps,
-                                   s.batch_size)
-    dataset = pipes.train
-    together = images_per_second(lambda n: model.fit(dataset, steps_per_epoch=n, epochs=1, verbose=0), args.steps,
-                                 s.batch_size)
-    rows = [("augmentation alone (tf.data, copy-paste on)", augmentation), ("model step alone", model_step),
-            ("together (training.train's loop)", together)]
+    rows = [("augmentation alone (tf.data, copy-paste on)", augmentation)]
+    for fused in (False, True):
+        use_fused_batch_norm(fused)
+        model.make_train_function(force=True)
+        kind = "fused batch norm" if fused else "Keras's batch-norm ops"
+        rows.append((f"model step alone, {kind}", images_per_second(
+            lambda n: [model.train_on_batch(one_x, one_y) for _ in range(n)], args.steps, s.batch_size)))
+        rows.append((f"together (training.train's loop), {kind}", images_per_second(
+            lambda n: model.fit(pipes.train, steps_per_epoch=n, epochs=1, verbose=0), args.steps, s.batch_size)))
     for name, value in rows:
         print(f"{name}: {value:.0f} images/s")
     if args.report:

@@ -4,8 +4,9 @@ Every model takes raw pixels (float32 0-255, [h, w, c]) and does its own normali
 TF.js and the server run one definition. Every model ends in softmax. Register a new model with
 `@register_model`: the commands take its name and the parametrised test in tests/test_models.py
 covers it. The custom layers every model starts with live in mri.layers (the server loads them too).
-`compiled_model` makes the one a run fits: the tumour-aware loss, Adam on a cosine schedule and,
-with --outline-weight, the outline head beside it (training.outline).
+`compiled_model` makes the one a run fits: the tumour-aware loss, Adam on a cosine schedule, batch
+norm on the fused kernel (training.fused_batch_norm) and, with --outline-weight, the outline head
+beside it (training.outline).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from keras import layers
 
 from mri.layers import CropToBrain, PerImageStandardization, load_model
 from training.data import PreparedData
+from training.fused_batch_norm import use_fused_batch_norm
 from training.outline import OutlineLoss, outline_training_model
 from training.settings import TrainingSettings
 
@@ -151,6 +153,7 @@ class TumourAwareLoss(keras.losses.Loss):
 def compiled_model(data: PreparedData, s: TrainingSettings, steps_per_epoch: int) -> tuple[keras.Model, keras.Model]:
     """(classifier, the model to fit): the same model, or the classifier with the outline head beside
     it; compiled with Adam on a cosine schedule and the tumour-aware loss (plus the outline's)."""
+    use_fused_batch_norm()
     classification = TumourAwareLoss(data.no_tumor_index or 0, len(data.labels))
     model = create_model(s.model, data.input_shape, len(data.labels))
     if s.init_from:
