@@ -113,27 +113,26 @@ def head_mask(image):
     """1 inside the head, holes (dark CSF, necrosis) filled: pixels between the first and last
     non-background pixel of their row and of their column."""
     gray = tf.reduce_max(image, axis=-1)
-    bright = tf.cast(gray > BACKGROUND_LEVEL * tf.reduce_max(gray), tf.float32)
+    bright = gray > BACKGROUND_LEVEL * tf.reduce_max(gray, axis=[-2, -1], keepdims=True)
 
     def between(axis):
-        before = tf.cumsum(bright, axis=axis) > 0
-        after = tf.cumsum(bright, axis=axis, reverse=True) > 0
-        return tf.logical_and(before, after)
+        # First and last bright index along `axis` from two reductions (TF's CPU cumsum is slow).
+        index = tf.reshape(tf.range(gray.shape[axis]), [-1, 1] if axis == -2 else [-1])
+        first = tf.reduce_min(tf.where(bright, index, gray.shape[axis]), axis=axis, keepdims=True)
+        last = tf.reduce_max(tf.where(bright, index, -1), axis=axis, keepdims=True)
+        return tf.logical_and(index >= first, index <= last)
 
-    return tf.cast(tf.logical_and(between(0), between(1)), tf.float32)[..., None]
+    return tf.cast(tf.logical_and(between(-2), between(-1)), tf.float32)[..., None]
 
 
 def box_sum(mask, size: int, axis: int):
-    """Sum over a centred window of `size` along `axis`, from a running sum: far cheaper than TF's
-    CPU max-pool over the same window (docs/log.md)."""
-    r = size // 2
-    pad = [[0, 0]] * 3
-    pad[axis] = [r + 1, r]
-    running = tf.cumsum(tf.pad(mask, pad), axis=axis)
-    n = mask.shape[axis]
-    upper = tf.gather(running, tf.range(size, size + n), axis=axis)
-    lower = tf.gather(running, tf.range(0, n), axis=axis)
-    return upper - lower
+    """Sum over a centred window of `size` along an image's `axis` (0 rows, 1 columns) of a
+    one-channel mask: a convolution with ones, far cheaper on this CPU than TF's max-pool or cumsum
+    over the same window (docs/log.md)."""
+    kernel = tf.ones([size, 1, 1, 1] if axis == 0 else [1, size, 1, 1], mask.dtype)
+    batched = mask if mask.shape.rank == 4 else mask[None]
+    summed = tf.nn.conv2d(batched, kernel, 1, "SAME")
+    return summed if mask.shape.rank == 4 else summed[0]
 
 
 def dilate(mask, size: int):
