@@ -92,7 +92,7 @@ bench: install static chromium
 # The current reports (reports/), each rewritten by the command it names. `make reports` reruns the
 # cheap ones, in minutes: operating points (which also rewrite the page's cut-offs in
 # frontend/model/metadata.json), the feature scope (its block in metadata.json), the sequence probe, the volume report, the conversion report, the
-# not-MRI rule, the benchmarks (`make bench`), then the README's model card. The training reports
+# not-MRI rule, the benchmarks (`make bench`, training throughput), then the README's model card. The training reports
 # (final model, comparisons, leave one collection out) take hours on a CPU, so `make reports` only
 # prints their commands (`make reports-training`); run them by hand, then `make reports` again.
 DATA ?= ../shared/data
@@ -111,6 +111,7 @@ reports: install chromium
 	$(MAKE) static
 	$(PY) -m bench.ood_rule --report reports/ood-rule.md
 	$(MAKE) bench
+	$(PY) -m bench.train_bench --report reports/train-bench.md
 	$(PY) -m training.model_card
 	@$(MAKE) --no-print-directory reports-training
 
