@@ -63,6 +63,7 @@ const APP_FILES = [
   "js/worker/backends.js",
   "js/worker/codecs.js",
   "js/worker/dicom.js",
+  "js/worker/lazy.js",
   "js/worker/nifti.js",
   "js/worker/preprocess.js",
   "js/worker/rle.js",

@@ -1,5 +1,5 @@
 // Entry point: starts the classifier, publishes window.classifier (docs/contract.md),
-// builds the page and registers the service worker that makes it work offline.
+// builds the page and, once the model is ready, registers the service worker that makes it work offline.
 //
 // Query parameters, for testing and benchmarks: ?backend=wasm|webgl|cpu picks one backend
 // (default: the first that starts, in that order); ?threads=1 or 0 forces wasm threads on or off
@@ -55,4 +55,6 @@ async function registerServiceWorker() {
   }
 }
 
-registerServiceWorker();
+// After the model is ready (or failed): the offline copy (several MB) would otherwise compete
+// with the model's own download and slow the first visit's start.
+classifier.info.then(registerServiceWorker, registerServiceWorker);

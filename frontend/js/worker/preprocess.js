@@ -9,9 +9,12 @@
 //
 // A decoded image here is {width, height, channels, data}: channels 1 (gray), 3 (RGB) or
 // 4 (RGBA as canvas getImageData returns it; alpha is ignored, as Python drops it).
-import { decodeDicomFrame, dicomPixels, parseDicom, readDicom } from "./dicom.js";
 import { DICOM_HEADER_BYTES, ImageDecodeError, checkPixelCount, isDicom } from "../shared/files.js";
 import { headerOf, judge } from "../shared/scope.js";
+import { onFirstUse } from "./lazy.js";
+
+// DICOM's parser and codecs, loaded with the first DICOM file (or in the background, worker.js).
+export const dicomModule = onFirstUse(() => import("./dicom.js"));
 
 // ITU-R BT.601 luma, the weights Pillow's "L" conversion uses (mri/images.py LUMA_WEIGHTS).
 export const LUMA_WEIGHTS = Object.freeze([0.299, 0.587, 0.114]);
@@ -55,7 +58,8 @@ export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
   const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
   if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
-  const bytes = new Uint8Array(await blob.arrayBuffer());
+  const [bytes, { decodeDicomFrame, dicomPixels, parseDicom, readDicom }] = await Promise.all([
+    blob.arrayBuffer().then((buffer) => new Uint8Array(buffer)), dicomModule()]);
   const dataSet = parseDicom(bytes, name);
   const dicom = await decodeDicomFrame(readDicom(bytes, { name, frame, dataSet }), name);
   const scope = judge(headerOf(dataSet)); // what the header says the image is (scope.js)

@@ -8,15 +8,20 @@ import * as tf from "../../vendor/tfjs-core.js";
 import { loadGraphModel } from "../../vendor/tfjs-converter.js";
 import { backendDetails, startBackend } from "./backends.js";
 import { checkMetadata, shapeResult } from "../shared/contract.js";
-import { occlusionSensitivity } from "../shared/explain.js";
 import { featureScope, featureScopeBlock } from "../shared/featurescope.js";
 import { modelVersion } from "../shared/hash.js";
-import { decodeFile, previewBitmap, readImage, toModelInput } from "./preprocess.js";
+import { decodeFile, dicomModule, previewBitmap, readImage, toModelInput } from "./preprocess.js";
 import { decisionOf, verdictOf } from "../shared/results.js";
-import { readScan } from "./scans.js";
-import { splitScans } from "./split.js";
-import { summarizeScan } from "../shared/scanresults.js";
-import { hasHead, sliceImage } from "./volume.js";
+import { onFirstUse } from "./lazy.js";
+
+// Scans, DICOM and explanations load on first use, and in the background once the model is ready:
+// the model's start then waits only on the modules an image needs, not on two dozen more.
+const explainModule = onFirstUse(() => import("../shared/explain.js"));
+const scanModules = onFirstUse(async () => {
+  const [{ readScan }, { splitScans }, { summarizeScan }, { hasHead, sliceImage }] = await Promise.all([
+    import("./scans.js"), import("./split.js"), import("../shared/scanresults.js"), import("./volume.js")]);
+  return { readScan, splitScans, summarizeScan, hasHead, sliceImage };
+});
 
 const MODEL_DIR = new URL("../../model/", import.meta.url);
 // The service worker's cache of the model (sw.js serves from it offline).
@@ -117,6 +122,7 @@ async function init({ backend = "auto", threads = "auto" } = {}) {
     features ? [features.node] : []);
   shapeResult(warmup, metadata, 0); // fails loudly if the model and metadata.json disagree
   state = { runner, metadata, version, shape: [1, height, width, channels], features };
+  setTimeout(() => Promise.all([dicomModule(), scanModules(), explainModule()]).catch(() => undefined), 0);
   return {
     ...(await backendDetails(running)),
     crossOriginIsolated: self.crossOriginIsolated === true,
@@ -137,6 +143,7 @@ async function decodeInput(file, name, frame, slice) {
   if (!slice) return decodeFile(file, { name, frame });
   const scan = scans.get(slice.scan);
   if (!scan) throw new Error("That scan is no longer held by the page; add its file again.");
+  const { sliceImage } = await scanModules();
   return { image: sliceImage(scan.volume, slice.index), dicom: false, frames: 1, frame: 0 };
 }
 
@@ -177,6 +184,7 @@ async function explain({ file, name, frame, label, slice }) {
   const classIndex = label == null ? null : metadata.labels.indexOf(label);
   if (classIndex === -1) throw new Error(`Unknown label ${label}; the model's labels are ${metadata.labels.join(", ")}.`);
   const predictBatch = (batch, n) => predict(runner, batch, [n, height, width, channels]);
+  const { occlusionSensitivity } = await explainModule();
   const explained = await occlusionSensitivity(predictBatch, input, { height, width, channels }, classIndex);
   return { map: explained.map, height, width, label: metadata.labels[explained.classIndex], patch: explained.patch,
     stride: explained.stride, passes: explained.passes, ms: performance.now() - started };
@@ -203,6 +211,7 @@ async function classifyScan({ files, name }) {
   const { runner, metadata, shape } = requireModel();
   const [, height, width, channels] = shape;
   const started = performance.now();
+  const { readScan, summarizeScan, hasHead, sliceImage } = await scanModules();
   const { volume, notes, name: label, scope = null, slices: sliceInfo = null } = await readScan(files.length === 1 ? files[0] : files, { name });
   const read = performance.now();
   const indices = [];
@@ -257,7 +266,7 @@ function memory() {
 }
 
 // Which files of a drop are scans: headers only, no model needed (split.js).
-const split = ({ files }) => splitScans(files);
+const split = async ({ files }) => (await scanModules()).splitScans(files);
 
 const HANDLERS = { init, classify, classifyScan, explain, render, png, pixels, memory, split };
 let queue = Promise.resolve();
