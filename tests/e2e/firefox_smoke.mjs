@@ -1,7 +1,8 @@
 // Drives Debian's Firefox ESR over WebDriver BiDi (puppeteer-core, no browser download): loads
-// the page, waits for window.classifier.ready, classifies the given images through it and records
-// every request the page makes while classifying. Reads {url, firefox, images: [{name, b64}]} as
-// JSON on stdin; writes {info, readyMs, results, requestsWhileClassifying} as JSON on stdout.
+// the page, waits for window.classifier.ready and the module loads after it, classifies the
+// given images through it and records every request the page makes while classifying. Reads
+// {url, firefox, images: [{name, b64}]} as JSON on stdin; writes {info, readyMs, results,
+// requestsWhileClassifying} as JSON on stdout.
 import puppeteer from "puppeteer-core";
 
 const input = JSON.parse(await new Promise((resolve) => {
@@ -34,6 +35,9 @@ try {
   await page.goto(input.url, { waitUntil: "load" });
   const info = await page.evaluate(() => window.classifier.ready.then(({ backend, version, tfjs }) => ({ backend, version, tfjs })));
   const readyMs = Date.now() - started;
+  // After ready the worker fetches its scan, DICOM and explanation modules in the background:
+  // loading, not classifying, so wait for it to end.
+  await page.waitForNetworkIdle({ idleTime: 1000, timeout: 60000 });
   classifying = true;
   const results = [];
   for (const { name, b64 } of input.images) {
