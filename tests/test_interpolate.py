@@ -1,0 +1,56 @@
+"""Blending two models of one architecture (training.interpolate): the ends are the two models,
+a point between is the weighted mean of every weight, batch-norm statistics included."""
+import keras
+import numpy as np
+import pytest
+
+from mri.layers import load_model
+from training.interpolate import interpolate, main
+from training.models import create_model
+
+
+def _compact(seed):
+    keras.utils.set_random_seed(seed)
+    model = create_model("compact", (64, 64, 1), 3)
+    # Distinct batch-norm statistics, so the test sees them blended too.
+    model.set_weights([w + np.float32(seed) if "moving" in v.path else w
+                       for w, v in zip(model.get_weights(), model.weights)])
+    return model
+
+
+def test_the_blend_is_the_weighted_mean_of_every_weight():
+    start, tuned = _compact(1), _compact(2)
+    a, b = start.get_weights(), tuned.get_weights()
+    blend = interpolate(start, tuned, 0.25)
+    assert any("moving_mean" in v.path for v in blend.weights)
+    for w, x, y in zip(blend.get_weights(), a, b):
+        np.testing.assert_allclose(w, 0.75 * x + 0.25 * y, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_the_ends_are_the_two_models(alpha):
+    start, tuned = _compact(1), _compact(2)
+    expected = (start if alpha == 0.0 else tuned).get_weights()
+    for w, e in zip(interpolate(start, tuned, alpha).get_weights(), expected):
+        np.testing.assert_allclose(w, e, rtol=1e-6, atol=1e-6)
+
+
+def test_models_of_two_architectures_are_refused():
+    with pytest.raises(ValueError, match="architecture"):
+        interpolate(_compact(1), create_model("lenet", (64, 64, 1), 3), 0.5)
+
+
+def test_the_command_saves_a_blend_that_loads_and_answers_between(tmp_path):
+    start, tuned = _compact(1), _compact(2)
+    start.save(tmp_path / "start.h5", include_optimizer=False)
+    tuned.save(tmp_path / "tuned.h5", include_optimizer=False)
+    assert main(["--start", str(tmp_path / "start.h5"), "--tuned", str(tmp_path / "tuned.h5"),
+                 "--alpha", "0.5", "--out", str(tmp_path / "blend")]) == 0
+    blend = load_model(str(tmp_path / "blend" / "model.h5"))
+    for w, x, y in zip(blend.get_weights(), start.get_weights(), tuned.get_weights()):
+        np.testing.assert_allclose(w, 0.5 * (x + y), rtol=1e-5, atol=1e-5)
+
+
+def test_alpha_outside_zero_one_is_refused(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--start", "a.h5", "--tuned", "b.h5", "--alpha", "1.5", "--out", str(tmp_path)])
