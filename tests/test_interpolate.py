@@ -54,3 +54,28 @@ def test_the_command_saves_a_blend_that_loads_and_answers_between(tmp_path):
 def test_alpha_outside_zero_one_is_refused(tmp_path):
     with pytest.raises(SystemExit):
         main(["--start", "a.h5", "--tuned", "b.h5", "--alpha", "1.5", "--out", str(tmp_path)])
+
+
+def test_blends_are_judged_on_the_validation_subset_against_the_start(image_folder, tmp_path, capsys):
+    from training.data import prepare_data
+    from training.evaluate import classification_metrics, predict_probabilities
+    from training.interpolate import judge_on_validation
+    from training.split import write_split_csv
+
+    folders = [str(image_folder(per_class=10, size=32, seed=s, name=f"coll-{s}")) for s in (1, 2)]
+    data = prepare_data(folders, 32, 1, cache_dir=None)
+    for seed, name in ((1, "start"), (2, "tuned")):
+        keras.utils.set_random_seed(seed)
+        create_model("compact", (32, 32, 1), 2).save(tmp_path / f"{name}.h5", include_optimizer=False)
+    start, tuned = str(tmp_path / "start.h5"), str(tmp_path / "tuned.h5")
+    rows = judge_on_validation(start, tuned, [1.0, 0.0, 0.5], data)
+    assert [r["alpha"] for r in rows] == [0.0, 0.5, 1.0]
+    x_val, y_val = data.subset("validation")
+    direct = classification_metrics(predict_probabilities(load_model(start), x_val), y_val, data.labels, "notumor")
+    assert rows[0]["macro_f1"] == pytest.approx(direct["macro_f1"]) and rows[0]["falls"] == []
+    write_split_csv(tmp_path / "split.csv", data.records, data.groups, data.subsets)
+    assert main(["--start", start, "--tuned", tuned, "--judge", "0", "1", "--data", *folders,
+                 "--split-from", str(tmp_path / "split.csv")]) == 0
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("|")]
+    assert table[0].startswith("| alpha | val accuracy") and len(table) == 4
+    assert table[2].startswith("| 0 | ") and table[2].endswith("| none |")
