@@ -69,6 +69,17 @@ test("scaling: 0 stays 0, the 99.5th percentile of the non-zero voxels becomes 2
   assert.equal(volume.slices[1000], 255);
 });
 
+test("integer voxels (read by histogram) scale as the same values in float64 (read by selection)", () => {
+  const affine = [[-1, 0, 0, 0], [0, -1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+  const shape = [7, 5, 3];
+  for (const [Type, low, high] of [[Int16Array, -3000, 3000], [Uint16Array, 0, 60000], [Int8Array, -128, 127],
+    [Uint8Array, 0, 255]]) {
+    const data = Type.from({ length: 105 }, (_, i) => (i % 9 === 0 ? 0 : low + ((i * 7919) % (high - low + 1))));
+    const expected = scaledAxialSlices({ data: Float64Array.from(data), shape, affine }).slices;
+    assert.deepEqual(scaledAxialSlices({ data, shape, affine }).slices, expected, Type.name);
+  }
+});
+
 test("data types, slope and intercept, gzip and byte order give the same slices", async () => {
   const voxels = Array.from({ length: COUNT }, (_, i) => (i * 37) % 200);
   const reference = (await slicesOf(makeNifti({ shape: SHAPE, voxels }))).slices;

@@ -74,6 +74,34 @@ export function axialLayout(affine) {
 // the memory of float64, with the same order and the same percentile.
 const EXACT_IN_FLOAT32 = [Float32Array, Int16Array, Uint16Array, Int8Array, Uint8Array];
 
+// Integer types of at most 16 bits: [offset, bins] of a histogram with one bin per value (value
+// + offset), from which the percentile and the scaling are read exactly, in one pass, no copy.
+function histogramLayout(data) {
+  if (data instanceof Uint8Array) return [0, 256];
+  if (data instanceof Int8Array) return [128, 256];
+  if (data instanceof Uint16Array) return [0, 65536];
+  if (data instanceof Int16Array) return [32768, 65536];
+  return null;
+}
+
+/** numpy.percentile(values != 0, 99.5) of `count` integer voxels, from their histogram. */
+function histogramPercentile(data, count, [offset, size], name) {
+  const bins = new Float64Array(size);
+  for (let i = 0; i < count; i += 1) bins[data[i] + offset] += 1;
+  bins[offset] = 0; // the zero voxels are left out
+  let n = 0;
+  for (let b = 0; b < size; b += 1) n += bins[b];
+  if (!n) throw new VolumeError(`${name} holds no non-zero voxel (an empty volume); check the file.`);
+  return percentileOf(n, PERCENTILE, (k) => {
+    let seen = 0;
+    for (let b = 0; b < size; b += 1) {
+      seen += bins[b];
+      if (seen > k) return b - offset;
+    }
+    return size - 1 - offset;
+  });
+}
+
 /** numpy.percentile(values != 0, 99.5) of voxels read through `valueAt`. */
 function nonzeroPercentile(count, valueAt, name, exactInFloat32) {
   let n = 0;
@@ -128,7 +156,8 @@ export function scaledAxialSlices({ data, shape, affine, slope = 1, intercept = 
   const scaled = slope !== 1 || intercept !== 0;
   const valueAt = scaled ? (i) => data[i] * slope + intercept : (i) => data[i];
   const exact = !scaled && EXACT_IN_FLOAT32.some((type) => data instanceof type);
-  const top = nonzeroPercentile(count, valueAt, name, exact);
+  const histogram = scaled ? null : histogramLayout(data);
+  const top = histogram ? histogramPercentile(data, count, histogram, name) : nonzeroPercentile(count, valueAt, name, exact);
   if (!(top > 0)) {
     throw new VolumeError(`${name} has no positive intensities (99.5th percentile ${top}); it does not look like an MRI volume.`);
   }
@@ -147,18 +176,29 @@ export function scaledAxialSlices({ data, shape, affine, slope = 1, intercept = 
   const columnStart = reverseColumns ? (columns - 1) * strides[ca] : 0;
   const rowStart = reverseRows ? (rows - 1) * strides[ra] : 0;
   const factor = 255 / top;
+  // floor(clip(v, 0, 255) + 0.5); NaN -> 0 as numpy's nan_to_num
+  const byteOf = (value) => {
+    const v = value * factor;
+    return v > 0 ? Math.floor(Math.min(v, 255) + 0.5) : 0;
+  };
   const out = new Uint8Array(count);
-  let o = 0;
-  for (let s = 0; s < slicesCount; s += 1) {
-    let rowBase = s * strides[sa] + rowStart + columnStart;
-    for (let r = 0; r < rows; r += 1, rowBase += rowStep) {
-      let i = rowBase;
-      for (let c = 0; c < columns; c += 1, i += columnStep) {
-        const v = valueAt(i) * factor;
-        // floor(clip(v, 0, 255) + 0.5); NaN -> 0 as numpy's nan_to_num
-        out[o++] = v > 0 ? Math.floor(Math.min(v, 255) + 0.5) : 0;
+  const walk = (write) => {
+    let o = 0;
+    for (let s = 0; s < slicesCount; s += 1) {
+      let rowBase = s * strides[sa] + rowStart + columnStart;
+      for (let r = 0; r < rows; r += 1, rowBase += rowStep) {
+        for (let c = 0, i = rowBase; c < columns; c += 1, i += columnStep) out[o++] = write(i);
       }
     }
+  };
+  if (histogram) {
+    // Each integer value's byte, computed once: the same bytes as byteOf, by table.
+    const [offset, size] = histogram;
+    const table = new Uint8Array(size);
+    for (let b = 0; b < size; b += 1) table[b] = byteOf(b - offset);
+    walk((i) => table[data[i] + offset]);
+  } else {
+    walk((i) => byteOf(valueAt(i)));
   }
   return { slices: out, count: slicesCount, rows, columns };
 }
