@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from mri.layers import load_model
-from training.interpolate import interpolate, main
+from training.interpolate.__main__ import main
+from training.interpolate.blend import interpolate
 from training.models import create_model
 
 
@@ -59,7 +60,7 @@ def test_alpha_outside_zero_one_is_refused(tmp_path):
 def test_blends_are_judged_on_the_validation_subset_against_the_start(image_folder, tmp_path, capsys):
     from training.data import prepare_data
     from training.evaluate import classification_metrics, predict_probabilities
-    from training.interpolate import judge_on_validation
+    from training.interpolate.blend import judge_on_validation
     from training.split import write_split_csv
 
     folders = [str(image_folder(per_class=10, size=32, seed=s, name=f"coll-{s}")) for s in (1, 2)]

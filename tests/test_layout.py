@@ -18,7 +18,7 @@ SCRIPTS = {"bench": REPO / "bench", "tests": REPO / "tests", "testbed": REPO / "
 # `python -m <command>`: each only parses its flags and calls the library below it.
 COMMANDS = {"training.train", "training.compare", "training.loco.__main__", "training.operating_points.__main__",
             "training.sequence_probe.__main__", "training.explain.__main__", "training.volume_report.__main__",
-            "training.model_card", "training.interpolate", "convert.__main__", "convert.report"}
+            "training.model_card", "training.interpolate.__main__", "convert.__main__", "convert.report"}
 HEAVY = ("tensorflow", "keras", "matplotlib", "sklearn")
 
 

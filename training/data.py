@@ -32,6 +32,10 @@ class PreparedData:
     has_mask: np.ndarray | None = None  # bool: the collection has masks
 
     @property
+    def no_tumor_label(self) -> str | None:
+        return self.labels[self.no_tumor_index] if self.no_tumor_index is not None else None
+
+    @property
     def other_tumour(self) -> int:
         """The y of a tumour of none of the output types (OTHER_TUMOUR_LABELS): one past the labels."""
         return len(self.labels)

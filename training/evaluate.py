@@ -161,7 +161,7 @@ def external_predictions(model, data: PreparedData, external_dir: str, cache_dir
     ext_no_tumor = find_no_tumor_label(sorted({r.label for r in records}))
     h, w, c = data.input_shape
     pixels, thumbs, _, kept = load_images(records, h, w, c, cache_dir)
-    tumor_p = tumor_probability(predict_probabilities(model, pixels), data.labels, find_no_tumor_label(data.labels))
+    tumor_p = tumor_probability(predict_probabilities(model, pixels), data.labels, data.no_tumor_label)
     is_tumor = np.array([r.label != ext_no_tumor for r in kept])
     # Near-twins of training images (any collection): the split's own thumbnail rule.
     twin = thumbnail_similarity(thumbs, data.thumbnails[data.mask("train")]).max(axis=1) >= NEAR_DUPLICATE_CORRELATION
@@ -183,7 +183,7 @@ def external_check(model, data: PreparedData, external_dir: str, cache_dir: str 
 def evaluate_model(name: str, model, data: PreparedData, history: dict, seconds: float, run_dir: Path,
                    externals: list[str], cache_dir: str | None) -> dict:
     """Every held-out figure of a trained model; writes confusion.png and confusion.json to run_dir."""
-    no_tumor = find_no_tumor_label(data.labels)
+    no_tumor = data.no_tumor_label
     x_val, y_val = data.subset("validation")
     x_test, y_test = data.subset("test")
     validation = classification_metrics(predict_probabilities(model, x_val), y_val, data.labels, no_tumor)

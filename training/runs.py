@@ -15,7 +15,6 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from mri.contract import find_no_tumor_label
 from training.augment import describe
 from training.data import PreparedData
 from training.evaluate import evaluate_model
@@ -47,7 +46,7 @@ def build_metadata(model_name: str, data: PreparedData, history: dict, seconds: 
     h, w, c = data.input_shape
     return {
         "labels": data.labels,
-        "no_tumor_label": find_no_tumor_label(data.labels),
+        "no_tumor_label": data.no_tumor_label,
         "input": {"height": h, "width": w, "channels": c, "dtype": "float32", "range": [0, 255],
                   "resize": "bilinear, half-pixel centres, no antialias",
                   "grayscale": "0.299 R + 0.587 G + 0.114 B" if c == 1 else None},

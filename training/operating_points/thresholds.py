@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from mri.contract import find_no_tumor_label
 from training.evaluate import external_predictions, predict_probabilities, tumor_detection_metrics, tumor_probability
 from training.report import percent
 
@@ -61,7 +60,7 @@ def write_decision(metadata_path: Path, possible: float, share: float) -> None:
 
 def collect(model, data, externals: list[str], cache_dir: str | None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Tumour probability and truth per evaluated set: validation, test, then each external collection."""
-    no_tumor = find_no_tumor_label(data.labels)
+    no_tumor = data.no_tumor_label
     sets = {}
     for subset in ("validation", "test"):
         x, y = data.subset(subset)

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from mri.contract import find_no_tumor_label
 from training.augment import random_intensity_curve
 from training.evaluate import per_group_metrics, predict_probabilities
 from training.report import percent
@@ -49,7 +48,7 @@ def probe(model, data, subset: str = "test") -> dict:
     """{transform: {collection: figures}} on one subset of the split."""
     x, y = data.subset(subset)
     collections = data.sources[data.mask(subset)]
-    no_tumor = find_no_tumor_label(data.labels)
+    no_tumor = data.no_tumor_label
     return {name: per_group_metrics(predict_probabilities(model, apply(fn, x)), y, collections,
                                          data.labels, no_tumor)
             for name, fn in transforms().items()}

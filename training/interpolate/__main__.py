@@ -19,39 +19,6 @@ import sys
 from pathlib import Path
 
 
-def interpolate(start, tuned, alpha: float):
-    """`start` with every weight (batch-norm statistics too) moved `alpha` of the way to `tuned`'s."""
-    first, second = start.get_weights(), tuned.get_weights()
-    if [w.shape for w in first] != [w.shape for w in second]:
-        raise ValueError("The two models differ in architecture; only models of one architecture blend.")
-    start.set_weights([(1.0 - alpha) * a + alpha * b for a, b in zip(first, second)])
-    return start
-
-
-def judge_on_validation(start_path: str, tuned_path: str, alphas: list[float], data) -> list[dict]:
-    """Per alpha: validation accuracy, macro-F1, tumour sensitivity / specificity, and the
-    collections' falls against alpha 0 (the start)."""
-    from mri.layers import load_model
-    from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities
-    from training.regression import falls
-
-    x_val, y_val = data.subset("validation")
-    sources = data.sources[data.mask("validation")]
-    no_tumor = data.labels[data.no_tumor_index] if data.no_tumor_index is not None else None
-    tuned = load_model(tuned_path)
-    rows, start_figures = [], None
-    for alpha in sorted(alphas):
-        p = predict_probabilities(interpolate(load_model(start_path), tuned, alpha), x_val)
-        pooled = classification_metrics(p, y_val, data.labels, no_tumor)
-        figures = {"per_collection": per_group_metrics(p, y_val, sources, data.labels, no_tumor)}
-        start_figures = start_figures or figures
-        rows.append({"alpha": alpha, "accuracy": pooled["accuracy"], "macro_f1": pooled["macro_f1"],
-                     "tumor_sensitivity": pooled.get("tumor_sensitivity"),
-                     "tumor_specificity": pooled.get("tumor_specificity"),
-                     "falls": falls({"test": start_figures}, {"test": figures})})
-    return rows
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.interpolate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -72,10 +39,12 @@ def main(argv=None) -> int:
         p.error("--judge needs --data and --split-from (the tuned run's split)")
     if any(a is None or not 0.0 <= a <= 1.0 for a in alphas):
         p.error(f"alpha must lie in [0, 1], not {alphas}")
-    if args.judge:
-        from mri.layers import load_model
-        from training.data import prepare_data
+    # The library starts TensorFlow (seconds): only after the flags are read, so --help is instant.
+    from mri.layers import load_model
+    from training.data import prepare_data
+    from training.interpolate.blend import interpolate, judge_on_validation
 
+    if args.judge:
         _, size, _, channels = load_model(args.tuned).input_shape
         data = prepare_data(args.data, size, channels, cache_dir=args.cache_dir, split_from=args.split_from)
         print("| alpha | val accuracy | val macro-F1 | val sensitivity | val specificity | falls against alpha 0 |")
@@ -85,8 +54,6 @@ def main(argv=None) -> int:
                   f"{100 * r['tumor_sensitivity']:.1f} % | {100 * r['tumor_specificity']:.1f} % | "
                   f"{'; '.join(r['falls']) or 'none'} |")
         return 0
-    from mri.layers import load_model
-
     blend = interpolate(load_model(args.start), load_model(args.tuned), args.alpha)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
