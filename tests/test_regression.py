@@ -19,3 +19,24 @@ def test_a_fall_of_more_than_a_point_is_named_and_a_smaller_one_is_not():
 def test_a_collection_missing_from_the_candidate_is_a_fall():
     shipped = _report(**{"brain-mri-alzheimer-t1": {"accuracy": 1.0, "tumor_specificity": 1.0}})
     assert falls(shipped, _report()) == ["brain-mri-alzheimer-t1: not in the candidate's test subset"]
+
+
+def test_the_bootstrap_interval_holds_zero_for_noise_and_not_for_a_real_fall():
+    import numpy as np
+
+    from training.evaluate import bootstrap_difference
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(40), 10)  # 40 patients, 10 slices each
+    shipped = rng.random(400) < 0.8
+    # The same answers on every slice but a few, in both directions: within the noise.
+    swapped = shipped.copy()
+    swapped[rng.choice(400, 8, replace=False)] ^= True
+    mean, low, high = bootstrap_difference(shipped, swapped, groups)
+    assert low <= 0 <= high and low < mean < high
+    # A candidate that misses half of what the shipped model found, on every patient: beyond it.
+    worse = shipped & (np.arange(400) % 2 == 0)
+    mean, low, high = bootstrap_difference(shipped, worse, groups)
+    assert high < 0 and mean == -(shipped & (np.arange(400) % 2 == 1)).mean()
+    # Paired: a model against itself differs by exactly 0, whatever the draw.
+    assert bootstrap_difference(shipped, shipped, groups) == (0.0, 0.0, 0.0)

@@ -219,3 +219,38 @@ def pick_winner(results: list[dict]) -> dict:
     best = max(r["validation_macro_f1"] for r in results)
     contenders = [r for r in results if r["validation_macro_f1"] >= best - TIE]
     return min(contenders, key=lambda r: (r["file_bytes"], r["cpu_ms_per_image"]))
+
+
+def bootstrap_difference(value_a: np.ndarray, value_b: np.ndarray, groups: np.ndarray, rounds: int = 2000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """Mean of value_b - value_a per image, and its 95 % interval when whole groups (near-duplicate
+    groups: patients) are drawn again with replacement, the same draw for both models (paired)."""
+    ids, index = np.unique(np.asarray(groups), return_inverse=True)
+    difference = np.bincount(index, weights=np.asarray(value_b, float) - np.asarray(value_a, float), minlength=len(ids))
+    count = np.bincount(index, minlength=len(ids)).astype(float)
+    draws = np.random.default_rng(seed).integers(0, len(ids), (rounds, len(ids)))
+    means = difference[draws].sum(axis=1) / np.maximum(count[draws].sum(axis=1), 1.0)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(difference.sum() / count.sum()), float(low), float(high)
+
+
+def collection_differences(model_a, model_b, data: PreparedData, collection: str) -> dict:
+    """For one collection's test images: each figure of training.regression (accuracy, tumour
+    sensitivity, specificity at 0.5) as b minus a, with bootstrap_difference's interval and the
+    number of groups drawn."""
+    keep = data.mask("test") & (data.sources == collection)
+    pixels, y, groups = data.pixels[keep], data.y[keep], data.groups[keep]
+    p_a, p_b = predict_probabilities(model_a, pixels), predict_probabilities(model_b, pixels)
+    known = y < len(data.labels)
+    subsets = {"accuracy": (known, [p[known].argmax(axis=1) == y[known] for p in (p_a, p_b)])}
+    if data.no_tumor_label is not None:
+        called = [tumor_probability(p, data.labels, data.no_tumor_label) >= 0.5 for p in (p_a, p_b)]
+        tumour = y != data.no_tumor_index
+        subsets["tumor_sensitivity"] = (tumour, [c[tumour] for c in called])
+        subsets["tumor_specificity"] = (~tumour, [~c[~tumour] for c in called])
+    out = {}
+    for key, (rows, (a, b)) in subsets.items():
+        if rows.any():
+            mean, low, high = bootstrap_difference(a, b, groups[rows])
+            out[key] = {"difference": mean, "low": low, "high": high, "groups": int(len(set(groups[rows])))}
+    return out
