@@ -69,7 +69,7 @@ def test_blends_are_judged_on_the_validation_subset_against_the_start(image_fold
         keras.utils.set_random_seed(seed)
         create_model("compact", (32, 32, 1), 2).save(tmp_path / f"{name}.h5", include_optimizer=False)
     start, tuned = str(tmp_path / "start.h5"), str(tmp_path / "tuned.h5")
-    rows = judge_on_validation(start, tuned, [1.0, 0.0, 0.5], data)
+    rows = judge_on_validation(load_model(start), load_model(tuned), [1.0, 0.0, 0.5], data)
     assert [r["alpha"] for r in rows] == [0.0, 0.5, 1.0]
     x_val, y_val = data.subset("validation")
     direct = classification_metrics(predict_probabilities(load_model(start), x_val), y_val, data.labels, "notumor")

@@ -19,6 +19,8 @@ from training.folders import labels_of, load_images, scan_folders
 from training.split import NEAR_DUPLICATE_CORRELATION, thumbnail_similarity
 
 CALIBRATION_BINS = 15
+# A tumour is called at this tumour probability: the held-out figures' cut-off (the page's "likely").
+TUMOUR_THRESHOLD = 0.5
 # Two validation macro-F1 scores closer than this are a tie, broken by file size, then speed.
 TIE = 0.005
 
@@ -93,7 +95,7 @@ def per_group_metrics(probabilities: np.ndarray, y_true: np.ndarray, groups: lis
     return out
 
 
-def tumor_detection_metrics(tumor_p: np.ndarray, is_tumor: np.ndarray, threshold: float = 0.5) -> dict:
+def tumor_detection_metrics(tumor_p: np.ndarray, is_tumor: np.ndarray, threshold: float = TUMOUR_THRESHOLD) -> dict:
     called = tumor_p >= threshold
     out = {
         "tumor_sensitivity": float(called[is_tumor].mean()) if is_tumor.any() else None,
@@ -236,7 +238,7 @@ def bootstrap_difference(value_a: np.ndarray, value_b: np.ndarray, groups: np.nd
 
 def collection_differences(model_a, model_b, data: PreparedData, collection: str) -> dict:
     """For one collection's test images: each figure of training.regression (accuracy, tumour
-    sensitivity, specificity at 0.5) as b minus a, with bootstrap_difference's interval and the
+    sensitivity, specificity at TUMOUR_THRESHOLD) as b minus a, with bootstrap_difference's interval and the
     number of groups drawn."""
     keep = data.mask("test") & (data.sources == collection)
     pixels, y, groups = data.pixels[keep], data.y[keep], data.groups[keep]
@@ -244,7 +246,8 @@ def collection_differences(model_a, model_b, data: PreparedData, collection: str
     known = y < len(data.labels)
     subsets = {"accuracy": (known, [p[known].argmax(axis=1) == y[known] for p in (p_a, p_b)])}
     if data.no_tumor_label is not None:
-        called = [tumor_probability(p, data.labels, data.no_tumor_label) >= 0.5 for p in (p_a, p_b)]
+        called = [tumor_probability(p, data.labels, data.no_tumor_label) >= TUMOUR_THRESHOLD
+                  for p in (p_a, p_b)]
         tumour = y != data.no_tumor_index
         subsets["tumor_sensitivity"] = (tumour, [c[tumour] for c in called])
         subsets["tumor_specificity"] = (~tumour, [~c[~tumour] for c in called])

@@ -44,17 +44,18 @@ def main(argv=None) -> int:
     from training.data import prepare_data
     from training.interpolate.blend import interpolate, judge_on_validation
 
+    start, tuned = load_model(args.start), load_model(args.tuned)
     if args.judge:
-        _, size, _, channels = load_model(args.tuned).input_shape
+        _, size, _, channels = tuned.input_shape
         data = prepare_data(args.data, size, channels, cache_dir=args.cache_dir, split_from=args.split_from)
         print("| alpha | val accuracy | val macro-F1 | val sensitivity | val specificity | falls against alpha 0 |")
         print("| ---: | ---: | ---: | ---: | ---: | --- |")
-        for r in judge_on_validation(args.start, args.tuned, args.judge, data):
+        for r in judge_on_validation(start, tuned, args.judge, data):
             print(f"| {r['alpha']:g} | {100 * r['accuracy']:.1f} % | {r['macro_f1']:.3f} | "
                   f"{100 * r['tumor_sensitivity']:.1f} % | {100 * r['tumor_specificity']:.1f} % | "
                   f"{'; '.join(r['falls']) or 'none'} |")
         return 0
-    blend = interpolate(load_model(args.start), load_model(args.tuned), args.alpha)
+    blend = interpolate(start, tuned, args.alpha)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     blend.save(out / "model.h5", include_optimizer=False)

@@ -70,10 +70,6 @@ export function axialLayout(affine) {
   return { axes: [column, row, slice], reverseColumns: cosines[0][column] > 0, reverseRows: cosines[1][row] > 0 };
 }
 
-// Types whose values float32 holds exactly: their non-zero voxels are sorted as float32, half
-// the memory of float64, with the same order and the same percentile.
-const EXACT_IN_FLOAT32 = [Float32Array, Int16Array, Uint16Array, Int8Array, Uint8Array];
-
 // Integer types of at most 16 bits: [offset, bins] of a histogram with one bin per value (value
 // + offset), from which the percentile and the scaling are read exactly, in one pass, no copy.
 function histogramLayout(data) {
@@ -155,8 +151,9 @@ export function scaledAxialSlices({ data, shape, affine, slope = 1, intercept = 
   const count = nx * ny * nz;
   const scaled = slope !== 1 || intercept !== 0;
   const valueAt = scaled ? (i) => data[i] * slope + intercept : (i) => data[i];
-  const exact = !scaled && EXACT_IN_FLOAT32.some((type) => data instanceof type);
   const histogram = scaled ? null : histogramLayout(data);
+  // Unscaled float32 voxels are selected among as float32, half the memory of float64, same order.
+  const exact = !scaled && data instanceof Float32Array;
   const top = histogram ? histogramPercentile(data, count, histogram, name) : nonzeroPercentile(count, valueAt, name, exact);
   if (!(top > 0)) {
     throw new VolumeError(`${name} has no positive intensities (99.5th percentile ${top}); it does not look like an MRI volume.`);
