@@ -85,11 +85,9 @@ const APP_FILES = [
   "vendor/node-builtins.js",
   "vendor/openjpeg-decode.js",
   "vendor/openjpegwasm_decode.wasm",
-  "vendor/tfjs-backend-wasm.js",
   "vendor/tfjs-backend-wasm-simd.wasm",
   "vendor/tfjs-backend-wasm-threaded-simd.wasm",
-  "vendor/tfjs-converter.js",
-  "vendor/tfjs-core.js",
+  "vendor/tfjs.js",
   "vendor/utilities.js",
 ];
 

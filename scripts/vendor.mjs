@@ -2,9 +2,10 @@
 // Builds frontend/vendor/: the browser code the page runs, copied from node_modules so that the
 // page loads nothing from another origin and works from any static host.
 //
-// The page imports TF.js as ES modules. The npm bundles import each other by bare specifiers
-// ("@tensorflow/tfjs-core") and, in the wasm backend, Emscripten's Node-only modules ("fs",
-// "path", ...). A browser resolves bare specifiers only through an import map, and an inline
+// The page imports TF.js as ES modules: the worker one bundle of core, converter and wasm backend
+// with only the model's ops (scripts/tfjs-bundle.mjs), the fallback backends their npm bundles.
+// Those import core by a bare specifier ("@tensorflow/tfjs-core") and Emscripten's output imports
+// Node-only modules ("fs", "path", ...). A browser resolves bare specifiers only through an import map, and an inline
 // import map is an inline script that a strict Content-Security-Policy (script-src 'self')
 // blocks. So each bundle is copied with its bare specifiers rewritten to the relative files
 // beside it: no import map, no bundler, and the same files work under CSP and without.
@@ -22,6 +23,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildTfjsBundle } from "./tfjs-bundle.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const VENDOR = path.join(ROOT, "frontend", "vendor");
@@ -29,9 +31,6 @@ const require = createRequire(path.join(ROOT, "package.json"));
 
 // [package, file inside the package, name in vendor/]
 const ES_MODULES = [
-  ["@tensorflow/tfjs-core", "dist/tf-core.fesm.min.js", "tfjs-core.js"],
-  ["@tensorflow/tfjs-converter", "dist/tf-converter.fesm.min.js", "tfjs-converter.js"],
-  ["@tensorflow/tfjs-backend-wasm", "dist/tf-backend-wasm.fesm.min.js", "tfjs-backend-wasm.js"],
   ["@tensorflow/tfjs-backend-webgl", "dist/tf-backend-webgl.fesm.min.js", "tfjs-backend-webgl.js"],
   ["@tensorflow/tfjs-backend-cpu", "dist/tf-backend-cpu.fesm.min.js", "tfjs-backend-cpu.js"],
   // nifti-reader-js: its entry renamed; its own modules import each other by these file names.
@@ -64,6 +63,10 @@ const UMD_MODULES = [
   ["@cornerstonejs/codec-openjpeg", "dist/openjpegwasm_decode.js", "openjpeg-decode.js"],
   ["@niivue/niivue", "dist/niivue.umd.js", "niivue.js"],
 ];
+// The worker's TF.js (scripts/tfjs-bundle.mjs), built from these packages.
+const TFJS_BUNDLE = "tfjs.js";
+const TFJS_PACKAGES = ["@tensorflow/tfjs-core", "@tensorflow/tfjs-converter", "@tensorflow/tfjs-backend-wasm"];
+const FALLBACK_BACKENDS = ES_MODULES.filter(([pkg]) => pkg.startsWith("@tensorflow/tfjs-backend-"));
 const NODE_BUILTINS_STUB = "node-builtins.js";
 // nifti-reader-js imports fflate to gunzip; the page inflates with the browser's own
 // DecompressionStream (streamed, with a size limit) before the reader sees the bytes.
@@ -71,7 +74,7 @@ const GUNZIP_STUB = "fflate-unused.js";
 // Every bare specifier the bundles use, and the vendored file that answers it. A specifier not
 // listed here fails the build: a silently unresolved import would only fail in the browser.
 const SPECIFIERS = {
-  "@tensorflow/tfjs-core": "./tfjs-core.js",
+  "@tensorflow/tfjs-core": `./${TFJS_BUNDLE}`,
   seedrandom: "./seedrandom.js",
   fflate: `./${GUNZIP_STUB}`,
   // Emscripten's Node.js branch only; never executed in a browser, but imported statically.
@@ -82,7 +85,7 @@ const SPECIFIERS = {
 };
 
 const THREADED_GLUE = "tfjs-backend-wasm-threaded-simd.js";
-const THREADED_GLUE_BLOB = /new Blob\(\["var WasmBackendModuleThreadedSimd = "\+\w+\.toString\(\)\],\{type:"text\/javascript"\}\)/g;
+const THREADED_GLUE_BLOB = /new Blob\(\["var WasmBackendModuleThreadedSimd = "\+[\w$]+\.toString\(\)\],\{type:"text\/javascript"\}\)/g;
 
 const SOURCE_MAP_COMMENT = /\n?\/\/# sourceMappingURL=\S+\s*$/;
 const IMPORT_FROM = /(\bfrom\s*|\bimport\s*)(["'])([^"'./][^"']*)\2/g;
@@ -168,10 +171,11 @@ async function umdModule(pkg, file) {
 async function buildFiles() {
   const files = new Map();
   for (const [pkg, file, name] of ES_MODULES) {
-    let code = rewriteBareSpecifiers(stripSourceMap(await readFile(packageFile(pkg, file), "utf8")), `${pkg}/${file}`);
-    if (pkg === "@tensorflow/tfjs-backend-wasm") code = pointThreadsAtGlueFile(code, `${pkg}/${file}`);
-    files.set(name, code);
+    files.set(name, rewriteBareSpecifiers(stripSourceMap(await readFile(packageFile(pkg, file), "utf8")), `${pkg}/${file}`));
   }
+  const tfjs = await buildTfjsBundle({ core: packageDir("@tensorflow/tfjs-core"), wasm: packageDir("@tensorflow/tfjs-backend-wasm") },
+    FALLBACK_BACKENDS.map(([pkg, file]) => packageFile(pkg, file)));
+  files.set(TFJS_BUNDLE, rewriteBareSpecifiers(pointThreadsAtGlueFile(tfjs, TFJS_BUNDLE), TFJS_BUNDLE));
   files.set(THREADED_GLUE, stripSourceMap(await readFile(
     packageFile("@tensorflow/tfjs-backend-wasm", `wasm-out/${THREADED_GLUE}`), "utf8")));
   for (const [pkg, file] of BINARIES) {
@@ -199,7 +203,7 @@ async function buildFiles() {
     "  throw new Error(\"NIfTI data must be inflated before nifti-reader-js reads it\");\n" +
     "}\n");
   const versions = {};
-  for (const pkg of new Set([...ES_MODULES, ...STANDALONE_MODULES, ...BINARIES, ...UMD_MODULES].map(([p]) => p).concat("seedrandom", "dicom-parser"))) {
+  for (const pkg of new Set([...ES_MODULES, ...STANDALONE_MODULES, ...BINARIES, ...UMD_MODULES].map(([p]) => p).concat(TFJS_PACKAGES, "esbuild", "seedrandom", "dicom-parser"))) {
     versions[pkg] = packageVersion(pkg);
   }
   const digest = createHash("sha256");

@@ -58,6 +58,27 @@ describe("vendored bundles", { skip: !existsSync(path.join(FRONTEND, "vendor")) 
   it("name no source maps (Django's manifest storage would look for them)", () => {
     for (const file of modules()) assert.ok(!read(`vendor/${file}`).includes("sourceMappingURL"), file);
   });
+  // The names an ES module exports ({a as b} -> b) or imports from `from` ({a as b} -> a).
+  const names = (list, side) => list.split(",").map((item) => item.trim().split(/\s+as\s+/)[side === "export" ? 1 : 0] ?? item.trim());
+  it("export from tfjs.js every core name the fallback backends import from it", () => {
+    const exported = new Set(names(read("vendor/tfjs.js").match(/export\s*\{([^}]*)\}\s*;?\s*$/)[1], "export"));
+    for (const file of ["vendor/tfjs-backend-webgl.js", "vendor/tfjs-backend-cpu.js"]) {
+      const imports = [...read(file).matchAll(/import\s*\{([^}]*)\}\s*from\s*"\.\/tfjs\.js"/g)];
+      assert.ok(imports.length > 0, `${file} no longer imports core from ./tfjs.js`);
+      const missing = imports.flatMap(([, list]) => names(list, "import")).filter((name) => !exported.has(name));
+      assert.deepEqual(missing, [], `${file} imports names tfjs.js does not export: rerun node scripts/vendor.mjs`);
+    }
+  });
+});
+
+describe("the worker's TF.js (scripts/tfjs-bundle.mjs)", () => {
+  it("holds every op the shipped model's graph runs", async () => {
+    const { MODEL_OPS } = await import("../../scripts/tfjs-bundle.mjs");
+    const model = JSON.parse(read("model/model.json"));
+    const ops = new Set(model.modelTopology.node.map((node) => node.op));
+    const missing = [...ops].filter((op) => !(op in MODEL_OPS));
+    assert.deepEqual(missing, [], "add these ops to MODEL_OPS in scripts/tfjs-bundle.mjs, with the kernels they dispatch");
+  });
 });
 
 describe("index.html under a strict CSP", () => {

@@ -8,7 +8,7 @@ changes must be revalidated, or a browser keeps running an old model or old code
 | URL                                        | Cache-Control                        |
 | ------------------------------------------ | ------------------------------------ |
 | a content-hashed copy (`app.3f2a9c1d.css`) | public, max-age=10 years, immutable  |
-| `vendor/` libraries (`tfjs-core.js`, wasm) | public, max-age=MRI_VENDOR_MAX_AGE   |
+| `vendor/` libraries (`tfjs.js`, wasm)      | public, max-age=MRI_VENDOR_MAX_AGE   |
 | everything else: `/` (index.html), sw.js,  | no-cache                             |
 | js/, css/, vendor/versions.json, model/    |                                      |
 
@@ -43,7 +43,7 @@ def cache_control_for(url: str, hashed: bool, vendor_max_age: int) -> str | None
 
 
 def content_etag(hashed_name: str | None) -> str | None:
-    """'vendor/tfjs-core.1a2b3c4d5e6f.js' -> 'W/"1a2b3c4d5e6f"' (None without a manifest entry)."""
+    """'vendor/tfjs.1a2b3c4d5e6f.js' -> 'W/"1a2b3c4d5e6f"' (None without a manifest entry)."""
     if not hashed_name:
         return None
     parts = hashed_name.rsplit("/", 1)[-1].split(".")

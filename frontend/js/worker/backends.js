@@ -1,15 +1,14 @@
 // TF.js backends for the worker: wasm first (SIMD, threads where they help), then webgl, then cpu.
-import * as tf from "../../vendor/tfjs-core.js";
-import * as wasmBackend from "../../vendor/tfjs-backend-wasm.js";
+import * as tf from "../../vendor/tfjs.js";
 
 const VENDOR_DIR = new URL("../../vendor/", import.meta.url);
 
 // Preferred first. Each loader returns the backend's module, which registers it with TF.js on
-// import; the fallbacks are only downloaded when needed.
+// import: wasm is part of vendor/tfjs.js; the fallbacks are only downloaded when needed.
 const BACKENDS = {
   wasm: async () => {
-    wasmBackend.setWasmPaths(VENDOR_DIR.href);
-    return wasmBackend;
+    tf.setWasmPaths(VENDOR_DIR.href);
+    return tf;
   },
   webgl: () => import("../../vendor/tfjs-backend-webgl.js"),
   cpu: () => import("../../vendor/tfjs-backend-cpu.js"),

@@ -4,8 +4,7 @@
 // Protocol: the page posts {id, type, ...args}; the worker answers {id, value} or
 // {id, error: {name, message}}. Jobs run one at a time, in the order they arrive ("split",
 // which reads only headers, at once).
-import * as tf from "../../vendor/tfjs-core.js";
-import { loadGraphModel } from "../../vendor/tfjs-converter.js";
+import * as tf from "../../vendor/tfjs.js";
 import { backendDetails, startBackend } from "./backends.js";
 import { checkMetadata, shapeResult } from "../shared/contract.js";
 import { featureScope, featureScopeBlock } from "../shared/featurescope.js";
@@ -113,7 +112,7 @@ async function init({ backend = "auto", threads = "auto" } = {}) {
   const running = await startBackend(backend, threads);
   const backendMs = performance.now() - started;
   const { metadata, version, artifacts } = await fetching;
-  const model = await loadGraphModel(tf.io.fromMemory(artifacts));
+  const model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
   const loadedMs = performance.now() - started;
   const { height, width, channels } = metadata.input;
   const runner = { model, io: ioNames(model, metadata) };
