@@ -16,6 +16,8 @@ import threading
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FRONTEND = ROOT / "frontend"
+# collectstatic's copy of frontend/ (`make static`), with whitenoise's compressed files beside each.
+STATIC_ROOT = ROOT / "site" / "staticfiles"
 
 # The site's policy (issue "Django"): the page must work under it.
 SECURITY_HEADERS = {
@@ -61,6 +63,7 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
             return  # the browser moved on (a closed page); nothing to report
         with self.server.count_lock:
             self.server.bytes_sent += source.tell() - start
+            self.server.sent.append((self.path, source.tell() - start))
 
     def end_headers(self) -> None:
         if self.send_security_headers:
@@ -81,8 +84,30 @@ def make_server(port: int = 0, model_dir: pathlib.Path | None = None, headers: b
     handler = functools.partial(FrontendHandler, root=root, model_dir=model_dir, headers=headers)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.bytes_sent = 0  # response bodies, all requests
+    server.sent = []  # (request path, body bytes) of each response, in order
+    server.model_dir = model_dir
     server.count_lock = threading.Lock()
     return server
+
+
+def gzip_bytes(server: http.server.ThreadingHTTPServer, first: int = 0,
+               static_root: pathlib.Path = STATIC_ROOT) -> int | None:
+    """What the Django site would have sent for the server's responses from the `first` on:
+    whitenoise sends the .gz copy collectstatic wrote beside a file (every browser accepts gzip;
+    brotli is smaller still, but browsers ask for it over HTTPS only), else the file itself; a
+    --model folder's files, and any file whose collected copy is stale, count as sent. None
+    without `make static`'s copy."""
+    if not static_root.is_dir():
+        return None
+    total = 0
+    for path, raw in server.sent[first:]:
+        name = path.split("?", 1)[0].split("#", 1)[0].lstrip("/") or "index.html"
+        collected, copy = static_root / name, static_root / (name + ".gz")
+        # Only where the collected copy is the file just sent (a stale `make static` is not).
+        same = collected.is_file() and collected.stat().st_size == raw and copy.is_file()
+        own_model = server.model_dir is not None and name.startswith("model/")
+        total += copy.stat().st_size if same and not own_model else raw
+    return total
 
 
 def serve_in_thread(server: http.server.ThreadingHTTPServer) -> str:
