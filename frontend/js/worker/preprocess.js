@@ -25,6 +25,8 @@ const f32 = Math.fround;
 // no premultiplied alpha (alpha itself is dropped later). Browsers apply a JPEG's EXIF
 // orientation, which Pillow does not; scanner exports carry none.
 const BITMAP_OPTIONS = Object.freeze({ premultiplyAlpha: "none", colorSpaceConversion: "none" });
+// Names of the files the browser decodes itself (DICOM files rarely carry an extension).
+const IMAGE_NAME = /\.(jpe?g|png|gif|webp|bmp|avif)$/i;
 // Previews are drawn at most this many pixels on their longer side.
 const PREVIEW_SIDE = 768;
 
@@ -56,8 +58,13 @@ export async function readImage(blob, options, input) {
  */
 export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
+  // A file named or typed as an image starts decoding while its header is read (each waits about
+  // half a millisecond on another thread); a DICOM file among them drops that decoding unused.
+  const early = IMAGE_NAME.test(name) || blob.type.startsWith("image/") ? bitmapOf(blob) : null;
+  early?.catch(() => undefined);
   const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
-  if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
+  if (!isDicom(head)) return { image: await decodeRgba(blob, name, early), dicom: false, frames: 1, frame: 0 };
+  early?.then((bitmap) => bitmap.close(), () => undefined);
   const [bytes, { decodeDicomFrame, dicomPixels, parseDicom, readDicom }] = await Promise.all([
     blob.arrayBuffer().then((buffer) => new Uint8Array(buffer)), dicomModule()]);
   const dataSet = parseDicom(bytes, name);
@@ -67,11 +74,16 @@ export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   return { image: dicomPixels(dicom, jpeg), dicom: true, frames: dicom.frames, frame: dicom.frame, scope };
 }
 
-/** An image file (Blob) -> RGBA decoded image; ImageDecodeError naming the file if it is not one. */
-export async function decodeRgba(blob, name) {
+const bitmapOf = (blob) => createImageBitmap(blob, BITMAP_OPTIONS);
+
+/**
+ * An image file (Blob) -> RGBA decoded image; ImageDecodeError naming the file if it is not one.
+ * `started` is a createImageBitmap of the same blob already under way, if any.
+ */
+export async function decodeRgba(blob, name, started = null) {
   let bitmap;
   try {
-    bitmap = await createImageBitmap(blob, BITMAP_OPTIONS);
+    bitmap = await (started ?? bitmapOf(blob));
   } catch {
     // The browser's own message ("The source image could not be decoded.") says nothing more.
     throw new ImageDecodeError(`${name} could not be read as an image: it is damaged, cut short, or not ` +
