@@ -137,3 +137,20 @@ def test_the_outline_stage_alone_leaves_a_trained_classifier_unchanged(masked_fo
     for a, b in zip(load_model(str(first / "model.h5")).get_weights(), fitted.model.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert fitted.outline.output.shape[1:] == (OUTLINE_SIZE, OUTLINE_SIZE, 1)
+
+
+def test_a_loco_fold_with_the_outline_reports_its_dice_on_the_masks_it_never_saw(masked_folder, image_folder,
+                                                                               tmp_path):
+    from training.loco.__main__ import main
+
+    other = image_folder(per_class=10, size=64, classes=("glioma", "notumor"), seed=5, name="coll-b")
+    report = tmp_path / "loco.md"
+    assert main(["--data", str(masked_folder), str(other), "--hold-out", str(masked_folder), "--out",
+                 str(tmp_path / "runs"), "--report", str(report), "--epochs", "1", "--image-size", "64",
+                 "--batch-size", "8", "--cache-dir", "", "--outline-weight", "1"]) == 0
+    fold = json.loads(report.with_suffix(".json").read_text())["folds"][0]
+    # every one of coll-a's 10 tumour slices has a mask; none of its normal slices is scored
+    assert fold["held_out"] == "coll-a" and fold["outline"]["slices"] == 10, fold.get("outline")
+    assert 0 <= fold["outline"]["mean_dice"] <= 1
+    assert (tmp_path / "runs" / "coll-a" / "outline.h5").is_file()
+    assert "## The tumour outline on the collection left out" in report.read_text()

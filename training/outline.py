@@ -168,9 +168,14 @@ def outline_figures(model: keras.Model, data, subset: str = "test") -> dict:
     rows = data.mask(subset) & data.has_mask
     for collection in sorted({data.records[i].source for i in np.nonzero(rows)[0]}):
         keep = rows & np.array([r.source == collection for r in data.records])
-        scores = dice_scores(model, data.pixels[keep], data.masks[keep])
-        if len(scores):
-            figures[collection] = {"slices": int(len(scores)), "mean_dice": float(scores.mean()),
-                                   "median_dice": float(np.median(scores)),
-                                   "share_at_least_0_6": float((scores >= 0.6).mean())}
+        if summary := dice_summary(dice_scores(model, data.pixels[keep], data.masks[keep])):
+            figures[collection] = summary
     return figures
+
+
+def dice_summary(scores: np.ndarray) -> dict | None:
+    """Per-slice Dice scores -> the figures the reports give; None for no slice."""
+    if not len(scores):
+        return None
+    return {"slices": int(len(scores)), "mean_dice": float(scores.mean()), "median_dice": float(np.median(scores)),
+            "share_at_least_0_6": float((scores >= 0.6).mean())}

@@ -13,7 +13,8 @@ from mri.contract import find_no_tumor_label
 from training.data import prepare_data
 from training.evaluate import classification_metrics, per_group_metrics, predict_probabilities, tumor_detection_metrics
 from training.fit import train_model
-from training.folders import load_images, scan_folders, sequence_of
+from training.folders import load_images, load_masks, scan_folders, sequence_of
+from training.outline import dice_scores, dice_summary
 from training.report import percent, score
 from training.settings import settings_from
 from training.split import TRAIN_ONLY_PATIENTS, patient_of
@@ -26,9 +27,11 @@ def fold_name(held_out: str) -> str:
     return "+".join(Path(d).name for d in held_out.split(","))
 
 
-def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache_dir: str | None) -> dict:
+def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache_dir: str | None,
+                     outline=None) -> dict:
     """Tumour detection on every image of one collection (or several, comma-joined), pooled and per
-    sequence. Files of TRAIN_ONLY_PATIENTS are never judged on: they may be the same people as another
+    sequence; with the fold's `outline` model, its Dice on every tumour slice with an expert mask.
+    Files of TRAIN_ONLY_PATIENTS are never judged on: they may be the same people as another
     collection's."""
     records = [r for r in scan_folders(held_out.split(","), min_classes=1)
                if patient_of(r.path) not in TRAIN_ONLY_PATIENTS]
@@ -45,6 +48,11 @@ def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache
     sequences = [sequence_of(r) for r in kept]
     if len(set(sequences) - {"unknown"}) > 1:
         figures["per_sequence"] = per_group_metrics(probabilities, y, sequences, labels, no_tumor)
+    if outline is not None:
+        masks, has_mask = load_masks(kept, h, w)
+        rows = has_mask & (y != labels.index(no_tumor))
+        if summary := dice_summary(dice_scores(outline, pixels[rows], masks[rows])):
+            figures["outline"] = summary
     return figures
 
 
@@ -86,12 +94,14 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     resumed = json.loads(progress.read_text())["epoch"] if progress.is_file() else 0
     if resumed:
         print(f"{fold_name(held_out)}: resuming after epoch {resumed} from {backup}", flush=True)
-    model, history, seconds, _ = train_model(data, settings_from(args, patience=args.epochs, backup_dir=str(backup)),
-                                             verbose=2)
+    settings = settings_from(args, patience=args.epochs, backup_dir=str(backup))
+    model, history, seconds, outline = train_model(data, settings, verbose=2)
     fold_dir = Path(args.out) / fold_name(held_out)
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
-    figures = held_out_figures(model, labels, held_out, data.input_shape, args.cache_dir or None)
+    if outline is not None:
+        outline.save(fold_dir / "outline.h5", include_optimizer=False)
+    figures = held_out_figures(model, labels, held_out, data.input_shape, args.cache_dir or None, outline)
     # Validation (the trained-on collections' own held-back groups) and whole unseen collections,
     # so a method is judged on more than the one collection left out, never on a test subset.
     pixels, y = data.subset("validation")
@@ -166,6 +176,17 @@ def write_report(folds: list[dict], args, path: Path) -> None:
             lines.append(f"| {name} | {m['n']} ({m['tumor_images']} / {m['no_tumor_images']}) | "
                          f"{percent(m['tumor_sensitivity'])} | {percent(m['tumor_specificity'])} | "
                          f"{score(auc)} |")
+    outlined = [f for f in folds if f.get("outline")]
+    if outlined:
+        lines += ["", "## The tumour outline on the collection left out", "",
+                  "Dice of the fold's outline head (`--outline-weight`; probability ≥ 0.5) against the expert "
+                  "mask of every tumour slice of the held-out collection that has one: masks the fold never "
+                  "trained on.", "",
+                  "| held out | slices | mean Dice | median Dice | slices with Dice ≥ 0.6 |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {f['held_out']} | {f['outline']['slices']} | {f['outline']['mean_dice']:.3f} | "
+                  f"{f['outline']['median_dice']:.3f} | {percent(f['outline']['share_at_least_0_6'])} |"
+                  for f in outlined]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"settings": {k: shown(v) for k, v in vars(args).items()},
