@@ -29,7 +29,7 @@ class TrainingSettings:
     intensity: str = "stacked"        # training.augment: the sequence's look must not stand in for the tumour
     skull: bool = True                # skull/background augmentation: nor must "skull-stripped or not"
     sampling: str = "balanced"        # each collection x class drawn by sqrt(its size)
-    paste_share: float = 0.0          # off: pasting cost held-out AUC in every run that measured it (docs/log.md)
+    paste_share: float = 0.0          # off: every run that measured pasting lost (docs/log.md)
     outline_weight: float = 0.0       # the outline head's loss beside the classifier's (training.outline); 0 = none
     outline_epochs: int = 0           # then the decoder alone on the frozen classifier, keeping its own best epoch
     max_minutes: float | None = None
