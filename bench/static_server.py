@@ -62,7 +62,6 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return  # the browser moved on (a closed page); nothing to report
         with self.server.count_lock:
-            self.server.bytes_sent += source.tell() - start
             self.server.sent.append((self.path, source.tell() - start))
 
     def end_headers(self) -> None:
@@ -78,19 +77,30 @@ class FrontendHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def make_server(port: int = 0, model_dir: pathlib.Path | None = None, headers: bool = True,
-                root: pathlib.Path = FRONTEND) -> http.server.ThreadingHTTPServer:
+                root: pathlib.Path = FRONTEND) -> FrontendServer:
     """A server on 127.0.0.1 (port 0: any free port) for `root` (default frontend/); call
     serve_in_thread or serve_forever."""
     handler = functools.partial(FrontendHandler, root=root, model_dir=model_dir, headers=headers)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.bytes_sent = 0  # response bodies, all requests
-    server.sent = []  # (request path, body bytes) of each response, in order
-    server.model_dir = model_dir
-    server.count_lock = threading.Lock()
-    return server
+    return FrontendServer(("127.0.0.1", port), handler, model_dir)
 
 
-def gzip_bytes(server: http.server.ThreadingHTTPServer, first: int = 0,
+class FrontendServer(http.server.ThreadingHTTPServer):
+    """Records each response's body size, for the page's transfer budget."""
+
+    def __init__(self, address, handler, model_dir: pathlib.Path | None = None):
+        super().__init__(address, handler)
+        self.sent: list[tuple[str, int]] = []  # (request path, body bytes) of each response, in order
+        self.model_dir = model_dir
+        self.count_lock = threading.Lock()
+
+    @property
+    def bytes_sent(self) -> int:
+        """Response bodies, all requests so far."""
+        with self.count_lock:
+            return sum(size for _, size in self.sent)
+
+
+def gzip_bytes(server: FrontendServer, first: int = 0,
                static_root: pathlib.Path = STATIC_ROOT) -> int | None:
     """What the Django site would have sent for the server's responses from the `first` on:
     whitenoise sends the .gz copy collectstatic wrote beside a file (every browser accepts gzip;

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from training.augment import MIN_PASTED_PIXELS, augment_one, paste_tumour
 from training.data import PreparedData
-from training.settings import DEFAULTS, PASTE_SHARE, SEED, TrainingSettings
+from training.settings import DEFAULTS, SEED, TrainingSettings
 
 # A host whose sequence the file names gets a donor of that sequence; one that does not (the
 # 4-class normals, mostly T1 with contrast; proton density) gets a T1-with-contrast donor.
@@ -39,7 +39,7 @@ class PastePlan:
 
 
 def plan_pastes(order: np.ndarray, y: np.ndarray, sources: list[str], sequences: list[str], mask_area: np.ndarray,
-                glioma: int, notumor: int, share: float = PASTE_SHARE, seed: int = 0) -> PastePlan:
+                glioma: int, notumor: int, share: float, seed: int = 0) -> PastePlan:
     """Replace `share` of the glioma draws of `order` by (host, donor) pairs: the donor a masked
     glioma image (`mask_area` tumour pixels at the model's size), the host a no-tumour image of
     another collection and a matching sequence."""

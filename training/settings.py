@@ -40,7 +40,6 @@ class TrainingSettings:
 
 
 DEFAULTS = TrainingSettings()
-PASTE_SHARE = DEFAULTS.paste_share
 
 HELP = {
     "model": "a model training/models.py registers; an unknown name is refused with the list (default %(default)s)",
