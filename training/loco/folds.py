@@ -16,7 +16,7 @@ from training.fit import train_model
 from training.folders import load_images, load_masks, scan_folders, sequence_of
 from training.outline import dice_scores, dice_summary
 from training.report import percent, score
-from training.settings import settings_from
+from training.settings import DEFAULTS, settings_from
 from training.split import TRAIN_ONLY_PATIENTS, patient_of
 
 VALIDATION_KEYS = ("accuracy", "macro_f1", "tumor_sensitivity", "tumor_specificity", "tumor_roc_auc")
@@ -58,7 +58,8 @@ def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache
 
 # The flags a finished fold must share with the current run to be kept by --resume.
 FOLD_SETTINGS = ("data", "model", "epochs", "max_minutes", "image_size", "channels", "batch_size", "learning_rate",
-                 "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "outline_weight", "external")
+                 "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "outline_weight",
+                 "average_from", "external")
 
 
 def fold_settings(args) -> dict:
@@ -77,10 +78,25 @@ def finished_fold(held_out: str, args) -> dict | None:
     if not path.is_file():
         return None
     saved = json.loads(path.read_text())
-    if saved.get("settings") != json.loads(json.dumps(fold_settings(args))):
+    # A setting added since the fold ran counts as its default (what that fold trained with).
+    kept = {k: getattr(DEFAULTS, k, None) for k in FOLD_SETTINGS} | saved.get("settings", {})
+    if kept != json.loads(json.dumps(fold_settings(args))):
         print(f"{path}: trained with other settings; running the fold again.", flush=True)
         return None
     return saved["fold"]
+
+
+def fold_figures(model, data, labels: list[str], held_out: str, args, outline=None) -> dict:
+    """A fold model judged on the collection left out, on the validation subset of the collections it
+    trained on (split by near-duplicate group, as training.train) and on whole unseen collections: a
+    method is judged on more than the one collection left out, never on a test subset."""
+    figures = held_out_figures(model, labels, held_out, data.input_shape, args.cache_dir or None, outline)
+    pixels, y = data.subset("validation")
+    validation = classification_metrics(predict_probabilities(model, pixels), y, labels, find_no_tumor_label(labels))
+    figures["validation"] = {k: validation[k] for k in VALIDATION_KEYS}
+    figures["external"] = {Path(d).name: held_out_figures(model, labels, d, data.input_shape, args.cache_dir or None)
+                           for d in args.external}
+    return figures
 
 
 def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> dict:
@@ -95,20 +111,16 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     if resumed:
         print(f"{fold_name(held_out)}: resuming after epoch {resumed} from {backup}", flush=True)
     settings = settings_from(args, patience=args.epochs, backup_dir=str(backup))
-    model, history, seconds, outline = train_model(data, settings, verbose=2)
+    fitted = train_model(data, settings, verbose=2)
+    model, history, seconds, outline = fitted.model, fitted.history, fitted.seconds, fitted.outline
     fold_dir = Path(args.out) / fold_name(held_out)
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
     if outline is not None:
         outline.save(fold_dir / "outline.h5", include_optimizer=False)
-    figures = held_out_figures(model, labels, held_out, data.input_shape, args.cache_dir or None, outline)
-    # Validation (the trained-on collections' own held-back groups) and whole unseen collections,
-    # so a method is judged on more than the one collection left out, never on a test subset.
-    pixels, y = data.subset("validation")
-    validation = classification_metrics(predict_probabilities(model, pixels), y, labels, find_no_tumor_label(labels))
-    figures["validation"] = {k: validation[k] for k in VALIDATION_KEYS}
-    figures["external"] = {Path(d).name: held_out_figures(model, labels, d, data.input_shape, args.cache_dir or None)
-                           for d in args.external}
+    figures = fold_figures(model, data, labels, held_out, args, outline)
+    if fitted.unaveraged is not None:   # the same run before averaging: paired by seed, split and path
+        figures["unaveraged"] = fold_figures(fitted.unaveraged, data, labels, held_out, args)
     fold = {"held_out": fold_name(held_out), "trained_on": [Path(d).name for d in train_dirs],
             "training_images": int(sum(s == "train" for s in data.subsets)),
             "epochs_run": resumed + len(history["loss"]), "train_seconds": round(seconds, 1), **figures}
@@ -126,6 +138,29 @@ def shown(value):
     if isinstance(value, str) and Path(value).is_absolute() and Path(value).is_relative_to(REPO):
         return str(Path(value).relative_to(REPO))
     return value
+
+
+def averaging_lines(folds: list[dict]) -> list[str]:
+    """With --average-from: each fold's figures with the averaged weights beside the same run's before it."""
+    averaged = [f for f in folds if f.get("unaveraged")]
+    if not averaged:
+        return []
+
+    def cells(f: dict) -> str:
+        unseen = "; ".join(f"{name} {score(e.get('tumor_roc_auc'))}" for name, e in f.get("external", {}).items())
+        return (f"{percent(f['tumor_sensitivity'])} / {percent(f['tumor_specificity'])} "
+                f"({score(f.get('tumor_roc_auc'))}) | {percent(f['validation']['accuracy'])} | {unseen or '–'}")
+
+    lines = ["", "## Weight averaging", "",
+             "Each fold's model is the mean of its weights over the last epochs (`--average-from`); beside it the "
+             "same run's weights before averaging (the epoch early stopping kept): a comparison paired by seed, "
+             "split and training path.", "",
+             "| held out | weights | held out: sensitivity / specificity (ROC AUC) | validation accuracy | "
+             "unseen ROC AUC |", "|---|---|---:|---:|---|"]
+    for f in averaged:
+        lines += [f"| {f['held_out']} | averaged | {cells(f)} |",
+                  f"| {f['held_out']} | before | {cells(f['unaveraged'])} |"]
+    return lines
 
 
 def write_report(folds: list[dict], args, path: Path) -> None:
@@ -187,6 +222,7 @@ def write_report(folds: list[dict], args, path: Path) -> None:
         lines += [f"| {f['held_out']} | {f['outline']['slices']} | {f['outline']['mean_dice']:.3f} | "
                   f"{f['outline']['median_dice']:.3f} | {percent(f['outline']['share_at_least_0_6'])} |"
                   for f in outlined]
+    lines += averaging_lines(folds)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"settings": {k: shown(v) for k, v in vars(args).items()},
