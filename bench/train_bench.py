@@ -1,5 +1,5 @@
 """Training throughput of the shipped recipe on this machine, in images per second, split into its
-two halves: the tf.data augmentation alone (with copy-paste), the model's training step alone (on
+two halves: the tf.data augmentation alone, the model's training step alone (on
 one batch held in memory), and the two together as `training.train` runs them; the model step and
 the two together also with Keras's own batch-norm ops, as training ran before
 training.fused_batch_norm.
@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 from pathlib import Path
+
+from bench.machine import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -77,7 +78,8 @@ def main(argv=None) -> int:
 
     _, model = compiled_model(data, s, pipes.steps_per_epoch)
     one_x, one_y = next(batches)
-    rows = [("augmentation alone (tf.data, copy-paste on)", augmentation)]
+    rows = [("augmentation alone (tf.data" + (f", copy-paste share {s.paste_share:g})" if s.paste_share else ")"),
+             augmentation)]
     for fused in (False, True):
         use_fused_batch_norm(fused)
         model.make_train_function(force=True)
@@ -89,6 +91,7 @@ def main(argv=None) -> int:
     for name, value in rows:
         print(f"{name}: {value:.0f} images/s")
     if args.report:
+        host, load = machine(), os.getloadavg()[0]
         lines = ["# Training throughput", "", "Rerun: `python -m bench.train_bench" +
                  (f" --steps {args.steps}" if args.steps != 80 else "") +
                  (f" --outline-weight {args.outline_weight:g}" if args.outline_weight else "") +
@@ -96,10 +99,9 @@ def main(argv=None) -> int:
                  f"Recipe: model `{s.model}`, {s.image_size} px, batch {s.batch_size}, intensity `{s.intensity}`, "
                  f"skull augmentation {'on' if s.skull else 'off'}, sampling `{s.sampling}`, paste share "
                  f"{s.paste_share}, outline weight {s.outline_weight:g}; {len(x_train)} training images of "
-                 f"{len(args.data)} collections. Machine: "
-                 f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; {args.steps} "
-                 f"batches a figure; "
-                 f"load average {os.getloadavg()[0]:.1f} when it ended (above the core count, other work shared them).",
+                 f"{len(args.data)} collections. Machine: {host['cores']} cores, {host['cpu']}; {args.steps} "
+                 f"batches a figure; load average {load:.1f} when it ended"
+                 + (" (above the core count: other work shared them)." if load > host["cores"] else "."),
                  "", "| part | images / s |", "|---|---:|"]
         lines += [f"| {name} | {value:.0f} |" for name, value in rows]
         Path(args.report).write_text("\n".join(lines) + "\n")
