@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 
+from mri.layers import load_model
 from training.fit import WeightAverage, refresh_batch_norm
 
 
@@ -51,20 +52,23 @@ def test_batch_norm_statistics_are_measured_again_on_the_images():
     np.testing.assert_allclose(norm.moving_variance.numpy(), features.var(0), rtol=1e-3, atol=1e-4)
 
 
-def test_a_loco_fold_with_averaging_reports_the_same_run_before_it(image_folder, tmp_path):
+def test_a_loco_fold_with_averaging_and_mix_style_reports_the_same_run_before_averaging(image_folder, tmp_path):
     from training.loco.__main__ import main
 
     a = image_folder(per_class=10, size=32, seed=1, name="coll-a")
     b = image_folder(per_class=10, size=32, seed=2, name="coll-b")
     report = tmp_path / "loco.md"
     args = ["--data", str(a), str(b), "--hold-out", str(a), "--out", str(tmp_path / "runs"), "--report", str(report),
-            "--epochs", "2", "--image-size", "32", "--batch-size", "8", "--cache-dir", "", "--average-from", "0.5"]
+            "--epochs", "2", "--image-size", "32", "--batch-size", "8", "--cache-dir", "", "--average-from", "0.5",
+            "--mix-style", "0.5"]
     assert main(args) == 0
     fold = json.loads(report.with_suffix(".json").read_text())["folds"][0]
     before = fold["unaveraged"]
     assert before["tumor_images"] == fold["tumor_images"] == 10
     assert set(before["validation"]) >= {"accuracy", "tumor_roc_auc"}
     assert "| coll-a | averaged |" in report.read_text() and "| coll-a | before |" in report.read_text()
+    saved = load_model(str(tmp_path / "runs" / "coll-a" / "model.h5"))   # the page's layers alone
+    assert not any(type(layer).__name__ == "MixStyle" for layer in saved.layers)
 
 
 def test_a_fold_finished_before_a_setting_existed_is_kept_when_the_setting_is_its_default(tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.data import PreparedData
-from training.models import compiled_model
+from training.models import compiled_model, without_mix_style
 from training.outline import classifier_figure_name, fit_outline_alone, outline_model
 from training.pipelines import training_pipelines
 from training.settings import DEFAULTS, TrainingSettings
@@ -177,4 +177,6 @@ def train_model(data: PreparedData, settings: TrainingSettings = DEFAULTS, distr
                                                 steps_per_epoch=pipes.steps_per_epoch, callbacks=[outline_budget])
         figures.update({f"outline_stage_{k}": [float(v) for v in vals] for k, vals in outline_history.items()})
     seconds = time.monotonic() - start
+    if s.mix_style > 0:
+        model, unaveraged = (without_mix_style(m, s.model) if m is not None else None for m in (model, unaveraged))
     return Fitted(model, figures, seconds, outline_model(fitted) if outline else None, unaveraged)
