@@ -15,7 +15,6 @@ import asyncio
 import io
 import json
 import os
-import platform
 import statistics
 import subprocess
 import time
@@ -25,6 +24,7 @@ import numpy as np
 from playwright.async_api import Error as PlaywrightError
 
 from bench.browser import chromium, classify_bytes, explain_bytes, open_page, transferred_bytes
+from bench.machine import machine
 from bench.static_server import gzip_bytes, make_server, serve_in_thread
 from testbed.browser import CHROMIUM
 
@@ -149,8 +149,9 @@ async def measure_loads(browser, base: str, server, repeats: int) -> dict:
 
 def environment() -> dict:
     chromium_version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True).stdout.strip()
-    return {"chromium": chromium_version, "cpus": os.cpu_count(), "load": os.getloadavg(),
-            "machine": platform.machine(), "date": time.strftime("%Y-%m-%d %H:%M")}
+    host = machine()
+    return {"chromium": chromium_version, "cpus": host["cores"], "machine": host["cpu"], "load": os.getloadavg(),
+            "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
 def model_summary(model_dir: Path) -> dict:
@@ -174,8 +175,7 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
         "",
         f"`{command}` on {env['date']}: {env['chromium']}, {env['cpus']} CPUs ({env['machine']}), load average "
         f"{env['load'][0]:.1f} / {env['load'][1]:.1f} / {env['load'][2]:.1f} at the start (other jobs share "
-        f"these cores; "
-        "figures are medians to damp that).",
+        "these cores; figures are medians to damp that).",
         f"Model: `{model['dir']}` ({model['architecture']}, {model['bytes'] / 1024:.0f} KiB of model.json + weights"
         + (f"; {model['note']}" if model["note"] else "") + f"), version `{loads['version']}`. Images: {images}.",
         "Server: bench/static_server.py with the site's CSP, COOP and COEP headers, no compression; the gzip figure "
@@ -211,18 +211,15 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
         leak_free = all(r["tensors_after"] == r["tensors_before"] and r["tensors_after_explain"] == r["tensors_before"]
                         for r in rows)
         counts = ", ".join(f"{r['backend']} {r['tensors_before']} -> {r['tensors_after']} -> "
-                           f"{r['tensors_after_explain']}"
-                           for r in rows)
+                           f"{r['tensors_after_explain']}" for r in rows)
         lines.append(f"| tf.memory().numTensors before -> after {wasm['runs']} classifications -> after 3 "
-                     f"explanations | "
-                     f"unchanged | {counts} | {verdict(leak_free)} |")
+                     f"explanations | unchanged | {counts} | {verdict(leak_free)} |")
     lines += [
         "",
         "## Per backend",
         "",
-        "Each backend forced with `?backend=`, in a fresh context; ms measured in the worker (`result.ms`, "
-        "what the page "
-        "shows), except the round trip, measured by the page around `window.classifier.classify`.",
+        "Each backend forced with `?backend=`, in a fresh context; ms measured in the worker (`result.ms`, what "
+        "the page shows), except the round trip, measured by the page around `window.classifier.classify`.",
         "",
         "| backend | runs on | ready (ms) | ms/image p50 | p90 | model only p50 | decode p50 | round trip p50 | "
         "explanation (225 passes) p50 |",
@@ -234,9 +231,8 @@ def render(env: dict, model: dict, images: str, loads: dict, rows: list[dict], c
                    if r["backend"] == "wasm" else
                    "software WebGL (no GPU here)" if r["backend"] == "webgl" else "JavaScript")
         lines.append(f"| {r['backend']} | {runs_on} | {r['ready_ms']:.0f} | {r['total_p50']:.1f} | "
-                     f"{r['total_p90']:.1f} | "
-                     f"{r['inference_p50']:.2f} | {r['decode_p50']:.2f} | {r['round_trip_p50']:.1f} | "
-                     f"{r['explain_ms_p50']:.0f} ms |")
+                     f"{r['total_p90']:.1f} | {r['inference_p50']:.2f} | {r['decode_p50']:.2f} | "
+                     f"{r['round_trip_p50']:.1f} | {r['explain_ms_p50']:.0f} ms |")
     lines += [
         "",
         "Notes:",

@@ -199,3 +199,12 @@ def test_environment_is_not_needed_to_find_the_packages():
     code = "import mri.contract, convert, mri_site; print('ok')"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", env=env, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_no_module_is_over_300_lines_and_the_readme_over_250():
+    sources = [p for p in MODULES.values() if "tests" not in p.relative_to(REPO).parts[:1]]
+    front = REPO / "frontend"
+    sources += [*(front / "js").rglob("*.js"), front / "sw.js", *(REPO / "scripts").glob("*.mjs")]
+    long = {str(p.relative_to(REPO)): n for p in sources if (n := len(p.read_text().splitlines())) > 300}
+    assert not long, f"split these modules (at most 300 lines each): {long}"
+    assert len((REPO / "README.md").read_text().splitlines()) <= 250
