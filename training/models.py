@@ -66,15 +66,17 @@ class MixStyle(layers.Layer):
     def call(self, x, training=None):
         if not training:
             return x
+        return tf.cond(tf.random.uniform([]) < self.p, lambda: self.mixed(x), lambda: x)
+
+    def mixed(self, x):
         n = tf.shape(x)[0]
         mean = tf.stop_gradient(tf.reduce_mean(x, axis=[1, 2], keepdims=True))
         std = tf.stop_gradient(tf.sqrt(tf.math.reduce_variance(x, axis=[1, 2], keepdims=True) + 1e-6))
         a, b = tf.random.gamma([n, 1, 1, 1], self.alpha), tf.random.gamma([n, 1, 1, 1], self.alpha)
         share = a / (a + b + 1e-12)                       # Beta(alpha, alpha): mostly near 0 or 1
         other = tf.random.shuffle(tf.range(n))
-        mixed = ((x - mean) / std * (share * std + (1 - share) * tf.gather(std, other))
-                 + share * mean + (1 - share) * tf.gather(mean, other))
-        return tf.where(tf.random.uniform([]) < self.p, mixed, x)
+        return ((x - mean) / std * (share * std + (1 - share) * tf.gather(std, other))
+                + share * mean + (1 - share) * tf.gather(mean, other))
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -86,8 +88,9 @@ class MixStyle(layers.Layer):
 def _inputs(input_shape):
     """Raw pixels in, then the preprocessing every model shares: crop to the head, standardise."""
     inputs = keras.Input(shape=input_shape, name="image")
-    x = CropToBrain(name="crop_to_brain")(inputs)
-    x = PerImageStandardization(name="standardize")(x)
+    # float32 under any dtype policy: TF has no bfloat16 crop-and-resize.
+    x = CropToBrain(name="crop_to_brain", dtype="float32")(inputs)
+    x = PerImageStandardization(name="standardize", dtype="float32")(x)
     return inputs, x
 
 
