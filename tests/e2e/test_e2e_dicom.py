@@ -23,7 +23,7 @@ def test_compressed_dicom_is_classified_as_its_uncompressed_original(app, site, 
                                  WindowWidth=2400 if syntax != SYNTAXES[-1] else 256)
         original = app.classify("raw.dcm", raw)
         if syntax == SYNTAXES[0]:
-            # Named as a picture, it is still read by its header (the page starts decoding such names early).
+            # Named as a picture, it is still read by its header (the page tries such names as pictures first).
             misnamed = app.classify("raw.jpg", raw)
             assert misnamed["dicom"] and misnamed["probabilities"] == original["probabilities"], misnamed
         packed = app.classify(f"{syntax}.dcm", compress(raw, syntax, tmp_path))

@@ -58,13 +58,13 @@ export async function readImage(blob, options, input) {
  */
 export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   if (!blob.size) throw new ImageDecodeError(`${name} is empty (0 bytes); choose a JPEG, PNG or DICOM image.`);
-  // A file named or typed as an image starts decoding while its header is read (each waits about
-  // half a millisecond on another thread); a DICOM file among them drops that decoding unused.
-  const early = IMAGE_NAME.test(name) || blob.type.startsWith("image/") ? bitmapOf(blob) : null;
-  early?.catch(() => undefined);
+  // A file named or typed as an image is decoded as one first: its header is read (about half a
+  // millisecond) only if the browser cannot decode it, e.g. a DICOM file named .jpg.
+  const named = IMAGE_NAME.test(name) || blob.type.startsWith("image/");
+  const bitmap = named ? await bitmapOf(blob).catch(() => null) : null;
+  if (bitmap) return { image: rgbaOf(bitmap, name), dicom: false, frames: 1, frame: 0 };
   const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
-  if (!isDicom(head)) return { image: await decodeRgba(blob, name, early), dicom: false, frames: 1, frame: 0 };
-  early?.then((bitmap) => bitmap.close(), () => undefined);
+  if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
   const [bytes, { decodeDicomFrame, dicomPixels, parseDicom, readDicom }] = await Promise.all([
     blob.arrayBuffer().then((buffer) => new Uint8Array(buffer)), dicomModule()]);
   const dataSet = parseDicom(bytes, name);
@@ -76,19 +76,21 @@ export async function decodeFile(blob, { name = "image", frame = null } = {}) {
 
 const bitmapOf = (blob) => createImageBitmap(blob, BITMAP_OPTIONS);
 
-/**
- * An image file (Blob) -> RGBA decoded image; ImageDecodeError naming the file if it is not one.
- * `started` is a createImageBitmap of the same blob already under way, if any.
- */
-export async function decodeRgba(blob, name, started = null) {
+/** An image file (Blob) -> RGBA decoded image; ImageDecodeError naming the file if it is not one. */
+export async function decodeRgba(blob, name) {
   let bitmap;
   try {
-    bitmap = await (started ?? bitmapOf(blob));
+    bitmap = await bitmapOf(blob);
   } catch {
     // The browser's own message ("The source image could not be decoded.") says nothing more.
     throw new ImageDecodeError(`${name} could not be read as an image: it is damaged, cut short, or not ` +
       "a JPEG, PNG or DICOM file. Check that it opens in an image viewer, or export it again.");
   }
+  return rgbaOf(bitmap, name);
+}
+
+/** A decoded ImageBitmap -> its RGBA pixels (the bitmap is closed). */
+function rgbaOf(bitmap, name) {
   try {
     checkPixelCount(bitmap.width, bitmap.height, name);
     const context = drawingContext(bitmap.width, bitmap.height);
