@@ -31,7 +31,6 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=80, help="batches timed per measurement, after 5 warm-up ones")
     p.add_argument("--outline-weight", type=float, default=0.0,
                    help="with the outline head beside the classifier (training.outline), as --outline-weight trains")
-    p.add_argument("--mix-style", type=float, default=0.0, help="with MixStyle on this share of batches, as it trains")
     p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32",
                    help="Keras dtype policy of the model (its cropping and standardisation stay float32)")
     p.add_argument("--report", default=None, help="write the figures as Markdown here")
@@ -75,7 +74,7 @@ def main(argv=None) -> int:
     from training.settings import DEFAULTS
 
     keras.mixed_precision.set_global_policy(args.precision)
-    s = replace(DEFAULTS, epochs=4, outline_weight=args.outline_weight, mix_style=args.mix_style)
+    s = replace(DEFAULTS, epochs=4, outline_weight=args.outline_weight)
     data = prepare_data(args.data, s.image_size, s.channels, s.seed, s.cache_dir)
     pipes = training_pipelines(data, s, s.batch_size)
     x_train = data.subset("train")[0]
@@ -101,12 +100,11 @@ def main(argv=None) -> int:
         lines = ["# Training throughput", "", "Rerun: `python -m bench.train_bench" +
                  (f" --steps {args.steps}" if args.steps != 80 else "") +
                  (f" --outline-weight {args.outline_weight:g}" if args.outline_weight else "") +
-                 (f" --mix-style {args.mix_style:g}" if args.mix_style else "") +
                  (f" --precision {args.precision}" if args.precision != "float32" else "") +
                  f" --report {args.report}`", "",
                  f"Recipe: model `{s.model}`, {s.image_size} px, batch {s.batch_size}, intensity `{s.intensity}`, "
                  f"skull augmentation {'on' if s.skull else 'off'}, sampling `{s.sampling}`, paste share "
-                 f"{s.paste_share:g}, outline weight {s.outline_weight:g}, MixStyle {s.mix_style:g}, "
+                 f"{s.paste_share:g}, outline weight {s.outline_weight:g}, "
                  f"{args.precision}; {len(x_train)} training images of "
                  f"{len(args.data)} collections. Machine: {host['cores']} cores, {host['cpu']}; {args.steps} "
                  f"batches a figure; load average {load:.1f} when it ended"

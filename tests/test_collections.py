@@ -266,3 +266,24 @@ def test_real_collections_follow_the_split_rules():
     records = [r for r in scan_folders([brats]) if patient_of(r.path) in TRAIN_ONLY_PATIENTS]
     assert len({patient_of(r.path) for r in records}) == 4
     assert Counter(sequence_of(r) for r in scan_folders([brats])).keys() == {"flair", "t1", "t1ce", "t2"}
+
+
+def test_a_fold_finished_under_other_flags_is_kept_only_where_it_trained_as_now(tmp_path):
+    from training.loco.__main__ import parse_args
+    from training.loco.folds import finished_fold, fold_file, fold_settings
+
+    args = parse_args(["--data", str(tmp_path / "a"), str(tmp_path / "b"), "--out", "x",
+                       "--report", str(tmp_path / "loco.md")])
+    now = json.loads(json.dumps(fold_settings(args)))
+
+    def saved(settings):
+        path = fold_file(str(tmp_path / "a"), args)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"settings": settings, "fold": {"held_out": "a"}}))
+        return finished_fold(str(tmp_path / "a"), args)
+
+    assert saved(now) == {"held_out": "a"}
+    assert saved({k: v for k, v in now.items() if k != "outline_weight"}) == {"held_out": "a"}  # added since, default
+    assert saved(now | {"retired_method": 0.0}) == {"held_out": "a"}                           # retired since, off
+    assert saved(now | {"retired_method": 0.5}) is None                                         # trained with it
+    assert saved(now | {"seed": 7}) is None

@@ -61,29 +61,3 @@ def test_crop_to_brain_ignores_burnt_in_letters_and_keeps_black_images():
     np.testing.assert_allclose(crop(_head(letter=True)).numpy()[:, 12:116, 12:116],
                                crop(_head()).numpy()[:, 12:116, 12:116], atol=1e-4)
     assert np.all(crop(np.zeros((2, 64, 64, 1), "float32")).numpy() == 0.0)
-
-
-def test_mix_style_mixes_feature_statistics_in_training_only_and_the_saved_model_has_none():
-    import tensorflow as tf
-
-    from training.models import MixStyle, without_mix_style
-
-    features = tf.constant(np.random.default_rng(2).normal(0, 1, (8, 6, 6, 4)) * np.arange(1, 9)[:, None, None, None],
-                           tf.float32)
-    mix = MixStyle(p=1.0)
-    np.testing.assert_array_equal(mix(features, training=False).numpy(), features.numpy())
-    tf.random.set_seed(0)
-    mixed = mix(features, training=True).numpy()
-    assert not np.allclose(mixed, features.numpy())
-    # Each image keeps its pattern (standardised, it is the same); only its scale and offset move.
-    standardise = lambda x: (x - x.mean(axis=(1, 2), keepdims=True)) / x.std(axis=(1, 2), keepdims=True)  # noqa: E731
-    np.testing.assert_allclose(standardise(mixed), standardise(features.numpy()), atol=1e-3)
-
-    model = create_model("compact", (64, 64, 1), 3, mix_style=0.5)
-    assert sum(isinstance(layer, MixStyle) for layer in model.layers) == 3
-    plain = without_mix_style(model, "compact")
-    assert not any(isinstance(layer, MixStyle) for layer in plain.layers)
-    pixels = np.random.default_rng(3).uniform(0, 255, (2, 64, 64, 1)).astype("float32")
-    np.testing.assert_allclose(plain.predict(pixels, verbose=0), model.predict(pixels, verbose=0), atol=1e-6)
-    with pytest.raises(ValueError, match="compact model only"):
-        create_model("lenet", (64, 64, 1), 3, mix_style=0.5)

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     for name in args.models or list_models():
         print(f"\n=== {name} ===", flush=True)
         settings = settings_from(args, model=name)
-        model, history, seconds = train_model(data, settings, verbose=2)[:3]
+        model, history, seconds, _ = train_model(data, settings, verbose=2)
         result = save_and_evaluate(name, model, data, history, seconds, asdict(settings), out / name, args.external,
                                    cache, report)
         results.append(result)

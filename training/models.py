@@ -34,55 +34,10 @@ def list_models() -> list[str]:
     return sorted(_MODELS)
 
 
-def create_model(name: str, input_shape: tuple[int, int, int], num_classes: int, mix_style: float = 0.0) -> keras.Model:
-    """The registered model; with `mix_style` > 0 (training only, `compact` only) with MixStyle layers."""
+def create_model(name: str, input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
     if name not in _MODELS:
         raise ValueError(f"Unknown model {name!r}; known models: {', '.join(list_models())}.")
-    if mix_style <= 0:
-        return _MODELS[name](input_shape, num_classes)
-    if name != "compact":
-        raise ValueError(f"--mix-style is built into the compact model only, not {name!r}.")
-    return compact(input_shape, num_classes, mix=lambda x: MixStyle(mix_style)(x))
-
-
-def without_mix_style(model: keras.Model, name: str) -> keras.Model:
-    """The same classifier without its MixStyle layers (they hold no weights): what a run saves."""
-    plain = create_model(name, model.input_shape[1:], model.output_shape[-1])
-    plain.set_weights(model.get_weights())
-    return plain
-
-
-@keras.saving.register_keras_serializable(package="mri_training")
-class MixStyle(layers.Layer):
-    """Training only: on a share `p` of batches, each image's feature statistics (channel means and
-    standard deviations) are mixed with another image's of the batch (Zhou et al., ICLR 2021), so
-    that a collection's look, carried in those statistics, cannot stand for a class. Identity at
-    inference."""
-
-    def __init__(self, p: float = 0.5, alpha: float = 0.1, **kwargs):
-        super().__init__(**kwargs)
-        self.p, self.alpha = p, alpha
-
-    def call(self, x, training=None):
-        if not training:
-            return x
-        return tf.cond(tf.random.uniform([]) < self.p, lambda: self.mixed(x), lambda: x)
-
-    def mixed(self, x):
-        n = tf.shape(x)[0]
-        mean = tf.stop_gradient(tf.reduce_mean(x, axis=[1, 2], keepdims=True))
-        std = tf.stop_gradient(tf.sqrt(tf.math.reduce_variance(x, axis=[1, 2], keepdims=True) + 1e-6))
-        a, b = tf.random.gamma([n, 1, 1, 1], self.alpha), tf.random.gamma([n, 1, 1, 1], self.alpha)
-        share = a / (a + b + 1e-12)                       # Beta(alpha, alpha): mostly near 0 or 1
-        other = tf.random.shuffle(tf.range(n))
-        return ((x - mean) / std * (share * std + (1 - share) * tf.gather(std, other))
-                + share * mean + (1 - share) * tf.gather(mean, other))
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "p": self.p, "alpha": self.alpha}
+    return _MODELS[name](input_shape, num_classes)
 
 
 def _inputs(input_shape):
@@ -156,22 +111,20 @@ def alexnet(input_shape, num_classes):
 
 
 @register_model
-def compact(input_shape, num_classes, mix=None):
+def compact(input_shape, num_classes):
     """Our CPU-first net: a stride-2 stem, then separable convolutions (depthwise 3x3 + pointwise)
     with batch norm, downsampling by stride, global average pooling straight into the classifier.
     Under a megabyte, with few multiply-adds at 128 px, so the page downloads it at once and
     answers in milliseconds. Three 256-filter blocks: 8x8 maps are the cheapest place for
-    capacity (docs/log.md). `mix` (training only) follows the stem and the first two blocks."""
-    mix = mix or (lambda x: x)
+    capacity (docs/log.md)."""
     inputs, x = _inputs(input_shape)
     x = layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False)(x)
     x = layers.BatchNormalization()(x)
-    x = mix(layers.ReLU()(x))
-    for i, (filters, strides) in enumerate(((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (256, 1))):
+    x = layers.ReLU()(x)
+    for filters, strides in ((64, 2), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (256, 1)):
         x = layers.SeparableConv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-        x = mix(x) if i < 2 else x
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.2)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
@@ -203,9 +156,7 @@ def compiled_model(data: PreparedData, s: TrainingSettings, steps_per_epoch: int
     it; compiled with Adam on a cosine schedule and the tumour-aware loss (plus the outline's)."""
     use_fused_batch_norm()
     classification = TumourAwareLoss(data.no_tumor_index or 0, len(data.labels))
-    if s.mix_style > 0 and s.outline_weight > 0:
-        raise ValueError("--mix-style does not combine with --outline-weight.")
-    model = create_model(s.model, data.input_shape, len(data.labels), s.mix_style)
+    model = create_model(s.model, data.input_shape, len(data.labels))
     if s.init_from:
         model.set_weights(load_model(s.init_from).get_weights())
     # Cosine decay over the planned epochs: smoother than cutting the rate on a noisy

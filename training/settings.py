@@ -32,8 +32,6 @@ class TrainingSettings:
     paste_share: float = 0.0          # off: every run that measured pasting lost (docs/log.md)
     outline_weight: float = 0.0       # the outline head's loss beside the classifier's (training.outline); 0 = none
     outline_epochs: int = 0           # then the decoder alone on the frozen classifier, keeping its own best epoch
-    mix_style: float = 0.0            # share of batches whose early feature statistics are mixed (MixStyle); 0 = none
-    average_from: float = 0.0         # weight averaging over the epochs after this share of them; 0 = none
     max_minutes: float | None = None
     backup_dir: str | None = None     # keras BackupAndRestore: a killed run resumes from its last finished epoch
     init_from: str | None = None
@@ -65,12 +63,6 @@ HELP = {
     "outline_epochs": "after the classifier's epochs, train the outline head alone this many more epochs on the "
                       "frozen classifier, keeping the epoch with the best validation outline loss; with --epochs 0 "
                       "and --init-from it outlines a trained classifier without changing it (default %(default)s)",
-    "mix_style": "on this share of training batches mix each image's early feature statistics with another "
-                 "image's (MixStyle, compact only; the saved model has no such layer); 0 turns it off "
-                 "(default %(default)s)",
-    "average_from": "average the weights of every epoch after this share of --epochs (stochastic weight "
-                    "averaging; batch-norm statistics measured again on training images) and keep the average; "
-                    "0 turns it off (default %(default)s)",
     "max_minutes": "stop after the epoch that passes this many minutes",
     "backup_dir": "save the model and optimizer here after every epoch and, when a run is started again with the "
                   "same folder, resume from the last finished epoch (the folder is deleted when the run ends)",

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     configure_cpu_devices(args.cpu_devices)
     data = prepare_data(args.data, settings.image_size, settings.channels, settings.seed, settings.cache_dir or None,
                         split_from=settings.split_from)
-    model, history, seconds, outline = train_model(data, settings, args.distribute)[:4]
+    model, history, seconds, outline = train_model(data, settings, args.distribute)
     out = Path(args.out)
     report = Path(args.report) if args.report else None
     result = save_and_evaluate(args.model, model, data, history, seconds, asdict(settings), out, args.external,

@@ -59,7 +59,7 @@ def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache
 # The flags a finished fold must share with the current run to be kept by --resume.
 FOLD_SETTINGS = ("data", "model", "epochs", "max_minutes", "image_size", "channels", "batch_size", "learning_rate",
                  "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "outline_weight",
-                 "mix_style", "average_from", "external")
+                 "external")
 
 
 def fold_settings(args) -> dict:
@@ -78,9 +78,12 @@ def finished_fold(held_out: str, args) -> dict | None:
     if not path.is_file():
         return None
     saved = json.loads(path.read_text())
-    # A setting added since the fold ran counts as its default (what that fold trained with).
-    kept = {k: getattr(DEFAULTS, k, None) for k in FOLD_SETTINGS} | saved.get("settings", {})
-    if kept != json.loads(json.dumps(fold_settings(args))):
+    # A setting added since the fold ran counts as its default (what that fold trained with); one
+    # retired since, as long as the fold left it off.
+    recorded = saved.get("settings", {})
+    kept = {k: recorded.get(k, getattr(DEFAULTS, k, None)) for k in FOLD_SETTINGS}
+    retired_on = [k for k, v in recorded.items() if k not in FOLD_SETTINGS and v]
+    if retired_on or kept != json.loads(json.dumps(fold_settings(args))):
         print(f"{path}: trained with other settings; running the fold again.", flush=True)
         return None
     return saved["fold"]
@@ -111,16 +114,13 @@ def run_fold(held_out: str, data_dirs: list[str], labels: list[str], args) -> di
     if resumed:
         print(f"{fold_name(held_out)}: resuming after epoch {resumed} from {backup}", flush=True)
     settings = settings_from(args, patience=args.epochs, backup_dir=str(backup))
-    fitted = train_model(data, settings, verbose=2)
-    model, history, seconds, outline = fitted.model, fitted.history, fitted.seconds, fitted.outline
+    model, history, seconds, outline = train_model(data, settings, verbose=2)
     fold_dir = Path(args.out) / fold_name(held_out)
     fold_dir.mkdir(parents=True, exist_ok=True)
     model.save(fold_dir / "model.h5", include_optimizer=False)
     if outline is not None:
         outline.save(fold_dir / "outline.h5", include_optimizer=False)
     figures = fold_figures(model, data, labels, held_out, args, outline)
-    if fitted.unaveraged is not None:   # the same run before averaging: paired by seed, split and path
-        figures["unaveraged"] = fold_figures(fitted.unaveraged, data, labels, held_out, args)
     fold = {"held_out": fold_name(held_out), "trained_on": [Path(d).name for d in train_dirs],
             "training_images": int(sum(s == "train" for s in data.subsets)),
             "epochs_run": resumed + len(history["loss"]), "train_seconds": round(seconds, 1), **figures}
@@ -140,29 +140,6 @@ def shown(value):
     return value
 
 
-def averaging_lines(folds: list[dict]) -> list[str]:
-    """With --average-from: each fold's figures with the averaged weights beside the same run's before it."""
-    averaged = [f for f in folds if f.get("unaveraged")]
-    if not averaged:
-        return []
-
-    def cells(f: dict) -> str:
-        unseen = "; ".join(f"{name} {score(e.get('tumor_roc_auc'))}" for name, e in f.get("external", {}).items())
-        return (f"{percent(f['tumor_sensitivity'])} / {percent(f['tumor_specificity'])} "
-                f"({score(f.get('tumor_roc_auc'))}) | {percent(f['validation']['accuracy'])} | {unseen or '–'}")
-
-    lines = ["", "## Weight averaging", "",
-             "Each fold's model is the mean of its weights over the last epochs (`--average-from`); beside it the "
-             "same run's weights before averaging (the epoch early stopping kept): a comparison paired by seed, "
-             "split and training path.", "",
-             "| held out | weights | held out: sensitivity / specificity (ROC AUC) | validation accuracy | "
-             "unseen ROC AUC |", "|---|---|---:|---:|---|"]
-    for f in averaged:
-        lines += [f"| {f['held_out']} | averaged | {cells(f)} |",
-                  f"| {f['held_out']} | before | {cells(f['unaveraged'])} |"]
-    return lines
-
-
 def write_report(folds: list[dict], args, path: Path) -> None:
     lines = [
         "# Leave one collection out", "",
@@ -174,8 +151,6 @@ def write_report(folds: list[dict], args, path: Path) -> None:
         f"{f', at most {args.max_minutes:g} min' if args.max_minutes else ''}), "
         f"model `{args.model}`, intensity `{args.intensity}`, skull augmentation "
         f"{'on' if args.skull else 'off'}, sampling `{args.sampling}`"
-        f"{f', MixStyle on {args.mix_style:g} of batches' if getattr(args, 'mix_style', 0) else ''}"
-        f"{f', weights averaged after {args.average_from:g} of the epochs' if getattr(args, 'average_from', 0) else ''}"
         ", from scratch: folds shorter than the "
         "shipped training understate what it reaches; folds compare collections with each other, and methods "
         "run with the same flags.", "",
@@ -225,7 +200,6 @@ def write_report(folds: list[dict], args, path: Path) -> None:
         lines += [f"| {f['held_out']} | {f['outline']['slices']} | {f['outline']['mean_dice']:.3f} | "
                   f"{f['outline']['median_dice']:.3f} | {percent(f['outline']['share_at_least_0_6'])} |"
                   for f in outlined]
-    lines += averaging_lines(folds)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     path.with_suffix(".json").write_text(json.dumps({"settings": {k: shown(v) for k, v in vars(args).items()},
