@@ -1,8 +1,7 @@
 """Training throughput of the shipped recipe on this machine, in images per second, split into its
-two halves: the tf.data augmentation alone, the model's training step alone (on
-one batch held in memory), and the two together as `training.train` runs them; the model step and
-the two together also with Keras's own batch-norm ops, as training ran before
-training.fused_batch_norm.
+two halves: the tf.data augmentation alone, the model's training step alone (on one batch held in
+memory), and the two together as `training.train` runs them; the model step and the two together
+also with Keras's own batch-norm ops, as training ran before training.fused_batch_norm.
 
     python -m bench.train_bench [--data DIR ...] [--steps 80] [--report reports/train-bench.md]
 
@@ -104,10 +103,9 @@ def main(argv=None) -> int:
                  f" --report {args.report}`", "",
                  f"Recipe: model `{s.model}`, {s.image_size} px, batch {s.batch_size}, intensity `{s.intensity}`, "
                  f"skull augmentation {'on' if s.skull else 'off'}, sampling `{s.sampling}`, paste share "
-                 f"{s.paste_share:g}, outline weight {s.outline_weight:g}, "
-                 f"{args.precision}; {len(x_train)} training images of "
-                 f"{len(args.data)} collections. Machine: {host['cores']} cores, {host['cpu']}; {args.steps} "
-                 f"batches a figure; load average {load:.1f} when it ended"
+                 f"{s.paste_share:g}, outline weight {s.outline_weight:g}, {args.precision}; {len(x_train)} "
+                 f"training images of {len(args.data)} collections. Machine: {host['cores']} cores, {host['cpu']}; "
+                 f"{args.steps} batches a figure; load average {load:.1f} when it ended"
                  + (" (above the core count: other work shared them)." if load > host["cores"] else "."),
                  "", "| part | images / s |", "|---|---:|"]
         lines += [f"| {name} | {value:.0f} |" for name, value in rows]

@@ -58,8 +58,7 @@ def held_out_figures(model, labels: list[str], held_out: str, input_shape, cache
 
 # The flags a finished fold must share with the current run to be kept by --resume.
 FOLD_SETTINGS = ("data", "model", "epochs", "max_minutes", "image_size", "channels", "batch_size", "learning_rate",
-                 "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "outline_weight",
-                 "external")
+                 "class_weight", "intensity", "skull", "sampling", "seed", "paste_share", "outline_weight", "external")
 
 
 def fold_settings(args) -> dict:
@@ -150,8 +149,7 @@ def write_report(folds: list[dict], args, path: Path) -> None:
         f"Every fold runs all {args.epochs} epochs (no early stopping"
         f"{f', at most {args.max_minutes:g} min' if args.max_minutes else ''}), "
         f"model `{args.model}`, intensity `{args.intensity}`, skull augmentation "
-        f"{'on' if args.skull else 'off'}, sampling `{args.sampling}`"
-        ", from scratch: folds shorter than the "
+        f"{'on' if args.skull else 'off'}, sampling `{args.sampling}`, from scratch: folds shorter than the "
         "shipped training understate what it reaches; folds compare collections with each other, and methods "
         "run with the same flags.", "",
         "| held out | images (tumour / normal) | tumour sensitivity | specificity | ROC AUC | trained on | "

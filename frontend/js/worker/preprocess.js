@@ -64,7 +64,10 @@ export async function decodeFile(blob, { name = "image", frame = null } = {}) {
   const bitmap = named ? await bitmapOf(blob).catch(() => null) : null;
   if (bitmap) return { image: rgbaOf(bitmap, name), dicom: false, frames: 1, frame: 0 };
   const head = new Uint8Array(await blob.slice(0, DICOM_HEADER_BYTES).arrayBuffer());
-  if (!isDicom(head)) return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
+  if (!isDicom(head)) {
+    if (named) throw undecodable(name); // the browser has already tried it
+    return { image: await decodeRgba(blob, name), dicom: false, frames: 1, frame: 0 };
+  }
   const [bytes, { decodeDicomFrame, dicomPixels, parseDicom, readDicom }] = await Promise.all([
     blob.arrayBuffer().then((buffer) => new Uint8Array(buffer)), dicomModule()]);
   const dataSet = parseDicom(bytes, name);
@@ -82,12 +85,14 @@ export async function decodeRgba(blob, name) {
   try {
     bitmap = await bitmapOf(blob);
   } catch {
-    // The browser's own message ("The source image could not be decoded.") says nothing more.
-    throw new ImageDecodeError(`${name} could not be read as an image: it is damaged, cut short, or not ` +
-      "a JPEG, PNG or DICOM file. Check that it opens in an image viewer, or export it again.");
+    throw undecodable(name);
   }
   return rgbaOf(bitmap, name);
 }
+
+// The browser's own message ("The source image could not be decoded.") says nothing more.
+const undecodable = (name) => new ImageDecodeError(`${name} could not be read as an image: it is damaged, ` +
+  "cut short, or not a JPEG, PNG or DICOM file. Check that it opens in an image viewer, or export it again.");
 
 /** A decoded ImageBitmap -> its RGBA pixels (the bitmap is closed). */
 function rgbaOf(bitmap, name) {
